@@ -1,0 +1,10 @@
+"""Capacity planner for AI inference: catalog -> scenario -> model -> solve -> report."""
+
+from planner.catalog import Catalog, load_catalog
+from planner.errors import PlanError
+from planner.pipeline import solve
+from planner.report import Plan
+from planner.scenario import Scenario, load_scenario
+
+__all__ = ["Catalog", "Plan", "PlanError", "Scenario", "load_catalog", "load_scenario",
+           "solve"]

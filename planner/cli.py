@@ -1,0 +1,134 @@
+"""`plan`: a thin Typer layer over the library. Exit 0 met, 3 unmet, 2 bad input, 1 else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from planner.errors import PlanError
+from planner.pipeline import solve as solve_plan
+from planner.scenario import load_scenario
+from planner.solve import SolverFailed
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Plan where AI inference runs: cloud, region, chip and purchase kind.")
+out = Console()
+err = Console(stderr=True)
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNMET = 0, 1, 2, 3
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def fail(code: int, message: str) -> None:
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def guarded(run):
+    """Run `run()`: user mistakes exit 2 with one line, anything else exits 1 (no traceback)."""
+    try:
+        return run()
+    except PlanError as exc:
+        fail(EXIT_INPUT, f"error: {exc}")
+    except SolverFailed as exc:
+        fail(EXIT_FAILED, f"error: {exc}")
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
+        fail(EXIT_FAILED, f"error: {type(exc).__name__}: {exc}")
+
+
+def money(value: float) -> str:
+    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+
+
+def render(df: pd.DataFrame, title: str, money_cols=(), limit: int = 40) -> Table:
+    """A DataFrame as a Rich table: money columns as dollars, numbers right-aligned."""
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for col in df.columns:
+        numeric = pd.api.types.is_numeric_dtype(df[col])
+        table.add_column(str(col), justify="right" if numeric else "left")
+    for _, row in df.head(limit).iterrows():
+        cells = []
+        for col in df.columns:
+            v = row[col]
+            if col in money_cols and pd.notna(v):
+                cells.append(money(v))
+            elif isinstance(v, float):
+                cells.append("" if pd.isna(v) else f"{v:,.6g}" if abs(v) < 1e3 else f"{v:,.0f}")
+            else:
+                cells.append(str(v))
+        table.add_row(*cells)
+    if len(df) > limit:
+        table.caption = f"{len(df) - limit} more rows: see --out or --format json"
+    return table
+
+
+@app.command()
+def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file")) -> None:
+    """Check a scenario and its catalog; solve nothing."""
+    scn = guarded(lambda: load_scenario(scenario))
+    out.print(f"{scenario}: ok - {len(scn.workloads)} workload(s), {len(scn.markets)} "
+              f"market(s), {scn.months} months from {scn.month_labels[0]}, catalog "
+              f"{scn.catalog.path}")
+
+
+@app.command()
+def solve(scenario: Path = typer.Argument(..., help="Scenario YAML file"),
+          format: Format = typer.Option(Format.table, "--format", help="table or json"),
+          out_dir: Path | None = typer.Option(None, "--out", help="Write the tables as CSV"),
+          time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds"),
+          gap: float | None = typer.Option(None, "--gap", help="Relative MIP gap"),
+          threads: int | None = typer.Option(None, "--threads", help="Solver threads"),
+          solver: str = typer.Option("auto", "--solver", help="auto, highs, pulp-highs, cbc"),
+          ) -> None:
+    """Solve a scenario and print the plan. Exit 3 when demand is left unmet."""
+    plan = guarded(lambda: solve_plan(scenario, solver=solver, time_limit=time_limit,
+                                      gap=gap, threads=threads))
+    if out_dir is not None:
+        guarded(lambda: plan.write_csv(out_dir))
+    if format is Format.json:
+        sys.stdout.write(json.dumps(plan.to_dict(), indent=2) + "\n")
+    else:
+        print_plan(plan)
+    raise typer.Exit(EXIT_UNMET if plan.status == "unmet_demand" else EXIT_OK)
+
+
+def print_plan(plan) -> None:
+    s = plan.solver
+    out.print(f"[bold]{plan.scenario.name}[/]: {plan.status}, total cost "
+              f"[bold]{money(plan.total_cost)}[/] ({s['name']}, {s['seconds']} s, "
+              f"gap {s['gap']:.2g}, {s['variables']} variables, {s['constraints']} rows)")
+    out.print(render(plan.summary(), "Summary", money_cols=()))
+    months = plan.cost_by_month.rename_axis("month").reset_index()
+    out.print(render(months, "Cost per month", money_cols=("cost",), limit=60))
+    for by in ("provider", "accelerator", "kind"):
+        table = plan.cost_by(by).reset_index().sort_values("cost", ascending=False)
+        out.print(render(table, f"Cost per {by} (inside the horizon)", money_cols=("cost",)))
+    commits = plan.purchases[plan.purchases["kind"].str.startswith("commit")]
+    if len(commits):
+        out.print(render(commits.drop(columns=["kind"]), "Commitments to buy",
+                         money_cols=("monthly_cost", "cost_in_horizon", "cost_after_horizon",
+                                     "total_cost")))
+    flexible = plan.purchases[~plan.purchases["kind"].str.startswith("commit")]
+    if len(flexible):
+        pivot = flexible.pivot_table(index=["provider", "region", "instance", "kind"],
+                                     columns="start", values="instances", aggfunc="sum",
+                                     fill_value=0).reset_index()
+        out.print(render(pivot, "On-demand and spot instances per month"))
+    if len(plan.unmet):
+        out.print(render(plan.unmet, "[red]Unmet demand (tokens/s)[/]"))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,83 @@
+"""A linear program held as arrays: labelled blocks of variables and of constraints.
+
+Like linopy, each block is a table (one row per variable or constraint, its label columns
+naming what it stands for) with ids handed out in one go; constraints are added as sparse
+triplets. The solver layer receives the whole matrix at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+@dataclass
+class Block:
+    labels: pd.DataFrame  # one row per variable / constraint
+    start: int
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.arange(self.start, self.start + len(self.labels))
+
+
+@dataclass
+class LinearModel:
+    """min cost @ x  s.t.  row_lower <= A x <= row_upper,  lower <= x <= upper."""
+
+    variables: dict[str, Block] = field(default_factory=dict)
+    constraints: dict[str, Block] = field(default_factory=dict)
+    _cost: list[np.ndarray] = field(default_factory=list)
+    _upper: list[np.ndarray] = field(default_factory=list)
+    _integer: list[np.ndarray] = field(default_factory=list)
+    _row_lower: list[np.ndarray] = field(default_factory=list)
+    _row_upper: list[np.ndarray] = field(default_factory=list)
+    _triplets: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    n_cols: int = 0
+    n_rows: int = 0
+
+    def add_variables(self, name: str, labels: pd.DataFrame, cost, upper=np.inf,
+                      integer: bool = False) -> np.ndarray:
+        """Non-negative variables, one per row of `labels`; returns their column ids."""
+        n = len(labels)
+        self.variables[name] = Block(labels.reset_index(drop=True), self.n_cols)
+        self._cost.append(np.broadcast_to(np.asarray(cost, dtype=float), n))
+        self._upper.append(np.broadcast_to(np.asarray(upper, dtype=float), n))
+        self._integer.append(np.full(n, integer))
+        self.n_cols += n
+        return self.variables[name].ids
+
+    def add_constraints(self, name: str, labels: pd.DataFrame, rows, cols, coefs,
+                        lower=-np.inf, upper=np.inf) -> None:
+        """Rows `lower <= sum coefs * x[cols] <= upper`; `rows` index into `labels`."""
+        n = len(labels)
+        if n == 0:
+            return
+        self.constraints[name] = Block(labels.reset_index(drop=True), self.n_rows)
+        self._row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), n))
+        self._row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), n))
+        self._triplets.append((np.asarray(rows, dtype=np.int64) + self.n_rows,
+                               np.asarray(cols, dtype=np.int64),
+                               np.broadcast_to(np.asarray(coefs, dtype=float), len(rows))))
+        self.n_rows += n
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """cost, lower, upper, integer, row_lower, row_upper and the CSC matrix A."""
+        def cat(parts):
+            return np.concatenate(parts) if parts else np.zeros(0)
+        rows, cols, vals = (cat([t[i] for t in self._triplets]) for i in range(3))
+        matrix = sp.csc_array((vals, (rows.astype(np.int64), cols.astype(np.int64))),
+                              shape=(self.n_rows, self.n_cols))
+        matrix.sum_duplicates()
+        return {"cost": cat(self._cost), "lower": np.zeros(self.n_cols),
+                "upper": cat(self._upper), "integer": cat(self._integer).astype(bool),
+                "row_lower": cat(self._row_lower), "row_upper": cat(self._row_upper),
+                "A": matrix}
+
+    def values(self, name: str, x: np.ndarray) -> pd.DataFrame:
+        """The labels of variable block `name` with its solution values in `value`."""
+        block = self.variables[name]
+        return block.labels.assign(value=x[block.ids])

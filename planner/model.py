@@ -1,0 +1,356 @@
+"""The optimisation model of spec section 4, one function per constraint family.
+
+Sets: serving options s = (workload w, market m, offering o or contract group g, kind k),
+months t, holding classes h = (offering o, kind k) with k in {on-demand, spot, commit-L}.
+Variables (all >= 0):
+  serve[s, t]   chips of option s serving (w, m) in month t
+  buy[h, t]     instances of class h bought in month t (on-demand and spot last one month,
+                commit-L lasts L months, paid also after the horizon); integer if asked
+  unmet[w,m,t]  tokens/s of demand left unserved
+  site[w,m,p,t] tokens/s served from provider (or region) p (resilience only)
+held[h, t] = sum of buy[h, t'] over t - L_h < t' <= t (L_h = 1 for on-demand and spot).
+
+  min  sum_{h,t} buy[h,t] chips_h price_h sum_{u=t}^{t+L_h-1} hours_u  +  1e6 sum unmet
+  demand       util_w sum_s tp_s serve[s,t] + unmet[w,m,t] >= D[w,m,t]
+  supply       sum_{s in h} serve[s,t] <= chips_h held[h,t]
+  contracts    sum_{s in g} serve[s,t] <= signed chips of g active in t
+  limits       sum_{h in group} chips_h held[h,t] <= chips - contract chips in group
+  max_share    sum_{s of p} tp_s serve[s,t] <= share_p sum_s tp_s serve[s,t]
+  spot         sum_{s of w, spot} serve[s,t] <= spot_w sum_{s of w} serve[s,t]
+  resilience   sum_{p' != p} site[w,m,p',t] >= keep (D[w,m,t] - unmet[w,m,t])
+  budget       sum_h chips_h price_h hours_t held[h,t] <= monthly_max - contract cost_t
+Signed contracts are a constant: their cost is reported, not optimized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.linear import LinearModel
+from planner.scenario import Scenario, month_hours
+from planner.serving import PAIR, SITE, priced_offerings, usable_throughput
+
+PENALTY = 1e6  # USD per token/s left unmet in a month
+CONTRACT = "contract"
+
+
+@dataclass
+class PlanModel:
+    """The linear program and the tables that say what its variables stand for."""
+
+    scenario: Scenario
+    lp: LinearModel
+    options: pd.DataFrame  # serving options s: workload, market, provider, region, instance,
+    #                        accelerator, kind, tp, price, pair, h (class or -1), g (group or -1)
+    classes: pd.DataFrame  # holding classes h: provider, region, instance, accelerator,
+    #                        chips, kind, term, price (per chip-hour, after discounts)
+    demand: pd.DataFrame  # workload, market, pair, t, tokens_per_s (rows with demand > 0)
+    groups: pd.DataFrame  # contract groups g: provider, region, accelerator
+    contract_chips: np.ndarray  # g x t
+    contract_cost: np.ndarray  # g x t, USD
+    active: tuple[np.ndarray, np.ndarray, np.ndarray]  # (h, t, t'): buy[h,t'] held in t
+
+    @property
+    def months(self) -> int:
+        return self.scenario.months
+
+
+def build_model(scn: Scenario) -> PlanModel:
+    groups, chips, cost = contract_groups(scn)
+    options, classes, demand = serving_options(scn, groups)
+    pm = PlanModel(scn, LinearModel(), options, classes, demand, groups, chips, cost,
+                   active_pairs(classes["term"].to_numpy(), scn.months))
+    define_variables(pm)
+    for define in (define_demand, define_supply, define_contracts, define_limits,
+                   define_max_share, define_spot, define_resilience, define_budget):
+        define(pm)
+    return pm
+
+
+# --- sets --------------------------------------------------------------------------------
+
+def contract_groups(scn: Scenario) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Signed chips and their cost per (provider, region, accelerator) and month."""
+    con = scn.contracts
+    groups = con[SITE].drop_duplicates().reset_index(drop=True)
+    g = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(con[SITE])) \
+        if len(con) else np.zeros(0, dtype=int)
+    t = np.arange(scn.months)
+    rel = scn.start + t[None, :] - con["start"].to_numpy()[:, None]
+    on = (rel >= 0) & (rel < con["months"].to_numpy()[:, None])
+    chips = np.zeros((len(groups), scn.months))
+    cost = np.zeros_like(chips)
+    np.add.at(chips, g, on * con["chips"].to_numpy()[:, None])
+    np.add.at(cost, g, on * (con["chips"] * con["price_per_chip_hour"]).to_numpy()[:, None]
+              * scn.hours[None, :])
+    return groups, chips, cost
+
+
+def serving_options(scn: Scenario, groups: pd.DataFrame
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Serving options, holding classes and demand rows, after pruning."""
+    offers = priced_offerings(scn)
+    sites = pd.concat([offers[SITE], groups[SITE]])
+    tp = usable_throughput(scn, sites)
+    spot_share = pd.Series({w.name: w.spot for w in scn.workloads.values()})
+
+    # offering options: one per usable pair and kind sold there
+    kinds = ["on-demand", "spot", *(f"commit-{t}" for t in scn.terms)]
+    long = offers.melt(id_vars=[*SITE, "instance", "chips"], value_vars=kinds,
+                       var_name="kind", value_name="price").dropna(subset=["price"])
+    opts = tp.merge(long, on=SITE)
+    opts = opts[(opts["kind"] != "spot") | (opts["workload"].map(spot_share) > 0)]
+    classes = opts[[*SITE, "instance", "chips", "kind", "price"]].drop_duplicates(
+        [*SITE, "instance", "kind"]).reset_index(drop=True)
+    classes["term"] = classes["kind"].str.extract(r"commit-(\d+)", expand=False) \
+        .fillna(1).astype(int)
+    key = [*SITE, "instance", "kind"]
+    opts = opts.merge(classes[key].reset_index(names="h"), on=key).assign(g=-1)
+
+    # contract options: any pair that may use the contract's accelerator there
+    con = tp.merge(groups.reset_index(names="g"), on=SITE).assign(
+        instance="", kind=CONTRACT, h=-1, chips=np.nan)
+    options = pd.concat([opts, con], ignore_index=True)
+    options["g"] = options["g"].astype(int)
+    options["h"] = options["h"].astype(int)
+
+    pairs = demand_table(scn)
+    options = options.merge(pairs[PAIR].drop_duplicates().reset_index(drop=True)
+                            .reset_index(names="pair"), on=PAIR)
+    options = options.sort_values(["pair", "kind", "provider", "region", "instance"],
+                                  kind="stable", ignore_index=True)
+    return options, classes, pairs
+
+
+def demand_table(scn: Scenario) -> pd.DataFrame:
+    rows = [(w.name, m, t, d[t]) for w in scn.workloads.values()
+            for m, d in w.demand.items() for t in range(scn.months) if d[t] > 0]
+    table = pd.DataFrame(rows, columns=[*PAIR, "t", "tokens_per_s"])
+    pair = table[PAIR].drop_duplicates().reset_index(drop=True).reset_index(names="pair")
+    return table.merge(pair, on=PAIR)
+
+
+def active_pairs(terms: np.ndarray, months: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(h, t, t') for every class h, month t and purchase month t' with t - L_h < t' <= t."""
+    t, tb = np.meshgrid(np.arange(months), np.arange(months), indexing="ij")
+    lag = (t - tb).ravel()
+    t, tb = t.ravel(), tb.ravel()
+    out = []
+    for term in np.unique(terms):
+        hs = np.flatnonzero(terms == term)
+        keep = (lag >= 0) & (lag < term)
+        out.append((np.repeat(hs, keep.sum()), np.tile(t[keep], len(hs)),
+                    np.tile(tb[keep], len(hs))))
+    if not out:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)
+    return tuple(np.concatenate(parts) for parts in zip(*out))
+
+
+# --- variables ---------------------------------------------------------------------------
+
+def _grid(n: int, months: int, name: str) -> pd.DataFrame:
+    return pd.DataFrame({name: np.repeat(np.arange(n), months),
+                         "t": np.tile(np.arange(months), n)})
+
+
+def define_variables(pm: PlanModel) -> None:
+    scn, lp, T = pm.scenario, pm.lp, pm.months
+    lp.add_variables("serve", _grid(len(pm.options), T, "s"), cost=0.0)
+    cls = pm.classes
+    longest = int(cls["term"].max()) if len(cls) else 1
+    hours = month_hours(scn.start, T + longest)
+    # hours paid for one purchase in month t: sum of hours over [t, t + L)
+    cum = np.concatenate([[0.0], np.cumsum(hours)])
+    t = np.arange(T)
+    paid = cum[t[None, :] + cls["term"].to_numpy()[:, None]] - cum[t][None, :]
+    per_instance_hour = (cls["chips"] * cls["price"]).to_numpy()
+    lp.add_variables("buy", _grid(len(cls), T, "h"),
+                     cost=(per_instance_hour[:, None] * paid).ravel(), integer=scn.integer)
+    lp.add_variables("unmet", pm.demand[["pair", "t"]], cost=PENALTY)
+
+
+def _serve_ids(pm: PlanModel, s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return pm.lp.variables["serve"].start + s * pm.months + t
+
+
+def _buy_ids(pm: PlanModel, h: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return pm.lp.variables["buy"].start + h * pm.months + t
+
+
+def _serve_terms(pm: PlanModel, mask: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """(s, t, serve ids) for every month of the options selected by `mask`."""
+    s = np.flatnonzero(mask) if mask is not None else np.arange(len(pm.options))
+    ss, tt = np.repeat(s, pm.months), np.tile(np.arange(pm.months), len(s))
+    return ss, tt, _serve_ids(pm, ss, tt)
+
+
+# --- constraints -------------------------------------------------------------------------
+
+def define_demand(pm: PlanModel) -> None:
+    """util_w sum_s tp_s serve[s,t] + unmet[w,m,t] >= D[w,m,t]."""
+    d = pm.demand
+    row_of = np.full((d["pair"].max() + 1 if len(d) else 0, pm.months), -1)
+    row_of[d["pair"], d["t"]] = np.arange(len(d))
+    s, t, ids = _serve_terms(pm)
+    rows = row_of[pm.options["pair"].to_numpy()[s], t]
+    keep = rows >= 0
+    util = pm.options["workload"].map(
+        {w.name: w.utilization for w in pm.scenario.workloads.values()}).to_numpy()
+    coef = (util * pm.options["tp"].to_numpy())[s]
+    unmet = pm.lp.variables["unmet"].ids
+    pm.lp.add_constraints("demand", d[[*PAIR, "t"]],
+                          np.concatenate([rows[keep], np.arange(len(d))]),
+                          np.concatenate([ids[keep], unmet]),
+                          np.concatenate([coef[keep], np.ones(len(d))]),
+                          lower=d["tokens_per_s"].to_numpy())
+
+
+def _held_terms(pm: PlanModel, coef_of_class: np.ndarray, mask: np.ndarray | None = None):
+    """(h, t, buy ids, coefs) of sum_h coef_h held[h,t] for classes selected by `mask`."""
+    h, t, tb = pm.active
+    if mask is not None:
+        keep = mask[h]
+        h, t, tb = h[keep], t[keep], tb[keep]
+    return h, t, _buy_ids(pm, h, tb), coef_of_class[h]
+
+
+def define_supply(pm: PlanModel) -> None:
+    """sum_{s in h} serve[s,t] - chips_h held[h,t] <= 0."""
+    s, t, ids = _serve_terms(pm, pm.options["h"].to_numpy() >= 0)
+    rows = pm.options["h"].to_numpy()[s] * pm.months + t
+    h, th, buy, coef = _held_terms(pm, -pm.classes["chips"].to_numpy(dtype=float))
+    pm.lp.add_constraints("supply", _grid(len(pm.classes), pm.months, "h"),
+                          np.concatenate([rows, h * pm.months + th]),
+                          np.concatenate([ids, buy]),
+                          np.concatenate([np.ones(len(ids)), coef]), upper=0.0)
+
+
+def define_contracts(pm: PlanModel) -> None:
+    """sum_{s in g} serve[s,t] <= signed chips of g active in t."""
+    s, t, ids = _serve_terms(pm, pm.options["g"].to_numpy() >= 0)
+    rows = pm.options["g"].to_numpy()[s] * pm.months + t
+    pm.lp.add_constraints("contracts", _grid(len(pm.groups), pm.months, "g"), rows, ids,
+                          1.0, upper=pm.contract_chips.ravel())
+
+
+def _in_group(table: pd.DataFrame, limit) -> np.ndarray:
+    ok = np.ones(len(table), dtype=bool)
+    for col in SITE:
+        if getattr(limit, col) is not None:
+            ok &= (table[col] == getattr(limit, col)).to_numpy()
+    return ok
+
+
+def define_limits(pm: PlanModel) -> None:
+    """sum_{h in group} chips_h held[h,t] <= chips - contract chips in group, t in [from, to]."""
+    chips = pm.classes["chips"].to_numpy(dtype=float)
+    labels, rows, cols, coefs, upper = [], [], [], [], []
+    for i, limit in enumerate(pm.scenario.limits):
+        months = np.arange(max(limit.first, 0), min(limit.last, pm.months - 1) + 1)
+        if not len(months):
+            continue
+        h, t, buy, coef = _held_terms(pm, chips, _in_group(pm.classes, limit))
+        row_of = np.full(pm.months, -1)
+        row_of[months] = np.arange(len(months)) + sum(map(len, labels))
+        keep = row_of[t] >= 0
+        rows.append(row_of[t][keep]), cols.append(buy[keep]), coefs.append(coef[keep])
+        signed = pm.contract_chips[_in_group(pm.groups, limit)].sum(axis=0)
+        upper.append(limit.chips - signed[months])
+        labels.append(pd.DataFrame({"limit": i, "t": months}))
+    if labels:
+        pm.lp.add_constraints("limits", pd.concat(labels), np.concatenate(rows),
+                              np.concatenate(cols), np.concatenate(coefs),
+                              upper=np.concatenate(upper))
+
+
+def define_max_share(pm: PlanModel) -> None:
+    """sum_s tp_s ([provider_s = p] - share_p) serve[s,t] <= 0."""
+    caps = {p: c for p, c in pm.scenario.max_share.items()
+            if (pm.options["provider"] == p).any()}
+    if not caps:
+        return
+    s, t, ids = _serve_terms(pm)
+    tp, prov = pm.options["tp"].to_numpy(), pm.options["provider"].to_numpy()
+    rows, coefs = [], []
+    for i, (p, share) in enumerate(caps.items()):
+        rows.append(i * pm.months + t)
+        coefs.append((tp * ((prov == p) - share))[s])
+    pm.lp.add_constraints("max_share", _grid(len(caps), pm.months, "cap")
+                          .assign(provider=lambda f: np.array(list(caps))[f["cap"]]),
+                          np.concatenate(rows), np.tile(ids, len(caps)),
+                          np.concatenate(coefs), upper=0.0)
+
+
+def define_spot(pm: PlanModel) -> None:
+    """sum_{s of w} ([kind_s = spot] - spot_w) serve[s,t] <= 0 for workloads using spot."""
+    opts = pm.options
+    limited = [w.name for w in pm.scenario.workloads.values()
+               if w.spot < 1 and (opts["kind"].eq("spot") & opts["workload"].eq(w.name)).any()]
+    if not limited:
+        return
+    mask = opts["workload"].isin(limited).to_numpy()
+    s, t, ids = _serve_terms(pm, mask)
+    index = {w: i for i, w in enumerate(limited)}
+    wi = opts["workload"].map(index).to_numpy()
+    share = opts["workload"].map({w.name: w.spot for w in pm.scenario.workloads.values()})
+    coef = (opts["kind"].eq("spot").to_numpy() - share.to_numpy())[s]
+    labels = _grid(len(limited), pm.months, "w").assign(
+        workload=lambda f: np.array(limited)[f["w"]])
+    pm.lp.add_constraints("spot", labels, wi[s].astype(int) * pm.months + t, ids, coef,
+                          upper=0.0)
+
+
+def define_resilience(pm: PlanModel) -> None:
+    """site[w,m,p,t] = sum_{s of (w,m) at p} tp_s serve[s,t];
+    sum_{p' != p} site[w,m,p',t] + keep unmet[w,m,t] >= keep D[w,m,t]."""
+    scn = pm.scenario
+    if scn.survive is None or scn.keep == 0:
+        return
+    opts = pm.options
+    at = opts["provider"] if scn.survive == "provider" else \
+        opts["provider"] + "/" + opts["region"]
+    sites = pd.DataFrame({"pair": opts["pair"], "site": at}).drop_duplicates() \
+        .reset_index(drop=True)
+    site_of = pd.MultiIndex.from_frame(sites).get_indexer(
+        pd.MultiIndex.from_arrays([opts["pair"], at]))
+    T = pm.months
+    z = pm.lp.add_variables("site", _grid(len(sites), T, "k").assign(
+        pair=lambda f: sites["pair"].to_numpy()[f["k"]],
+        site=lambda f: sites["site"].to_numpy()[f["k"]]), cost=0.0)
+    s, t, ids = _serve_terms(pm)
+    pm.lp.add_constraints("site", _grid(len(sites), T, "k"),
+                          np.concatenate([site_of[s] * T + t, np.arange(len(z))]),
+                          np.concatenate([ids, z]),
+                          np.concatenate([opts["tp"].to_numpy()[s], -np.ones(len(z))]),
+                          lower=0.0, upper=0.0)
+
+    # one row per (w, m, t) with demand and per site p of (w, m) that could fail
+    d = pm.demand.reset_index(names="d")
+    fail = d.merge(sites.reset_index(names="k"), on="pair")
+    others = fail.merge(sites.reset_index(names="k2"), on="pair")
+    others = others[others["k2"] != others["k"]]
+    row = np.arange(len(fail))
+    row_of = pd.Series(row, index=pd.MultiIndex.from_frame(fail[["d", "k"]]))
+    orow = row_of.reindex(pd.MultiIndex.from_frame(others[["d", "k"]])).to_numpy()
+    unmet = pm.lp.variables["unmet"].ids
+    pm.lp.add_constraints(
+        "resilience", fail[[*PAIR, "t", "site"]],
+        np.concatenate([orow, row]),
+        np.concatenate([z[others["k2"].to_numpy() * T + others["t"].to_numpy()],
+                        unmet[fail["d"].to_numpy()]]),
+        np.concatenate([np.ones(len(orow)), np.full(len(fail), scn.keep)]),
+        lower=scn.keep * fail["tokens_per_s"].to_numpy())
+
+
+def define_budget(pm: PlanModel) -> None:
+    """sum_h chips_h price_h hours_t held[h,t] <= monthly_max - contract cost_t."""
+    scn = pm.scenario
+    if scn.monthly_max is None:
+        return
+    h, t, buy, coef = _held_terms(pm, (pm.classes["chips"] * pm.classes["price"]).to_numpy())
+    pm.lp.add_constraints("budget", pd.DataFrame({"t": np.arange(pm.months)}), t, buy,
+                          coef * scn.hours[t],
+                          upper=scn.monthly_max - pm.contract_cost.sum(axis=0))

@@ -1,0 +1,19 @@
+"""The library API: catalog -> scenario -> model -> solve -> plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from planner.model import build_model
+from planner.report import Plan, make_plan
+from planner.scenario import Scenario, load_scenario
+from planner.solve import solve_lp
+
+
+def solve(scenario: str | Path | Scenario, *, solver: str = "auto",
+          time_limit: float | None = None, gap: float | None = None,
+          threads: int | None = None) -> Plan:
+    """Solve a scenario (a path or a loaded Scenario) and return its Plan of DataFrames."""
+    scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    pm = build_model(scn)
+    return make_plan(pm, solve_lp(pm.lp, solver, time_limit, gap, threads))

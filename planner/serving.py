@@ -1,0 +1,106 @@
+"""Who can serve what: round trips, usable throughput and prices, pruned before modelling.
+
+Spec section 4: rtt_ms = 0.015 x great-circle km (haversine, R = 6371 km) unless the
+scenario overrides it; tp(w, m, o) is the best throughput row of (accelerator, model) with
+ttft_ms + rtt_ms <= slo.ttft_ms and tpot_ms <= slo.tpot_ms. Residency and allow-lists
+remove pairs. Prices per chip-hour are instance prices / chips, less the provider discount.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.scenario import Scenario
+
+EARTH_RADIUS_KM = 6371.0
+RTT_MS_PER_KM = 0.015
+PAIR = ["workload", "market"]
+SITE = ["provider", "region", "accelerator"]
+
+
+def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float))
+                              for v in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + \
+        np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def demand_pairs(scn: Scenario) -> pd.DataFrame:
+    """(workload, market) pairs with demand in some month, with the workload's settings."""
+    rows = [{"workload": w.name, "market": m, "model": w.model, "slo_ttft": w.ttft_ms,
+             "slo_tpot": w.tpot_ms}
+            for w in scn.workloads.values() for m, d in w.demand.items() if d.max() > 0]
+    return pd.DataFrame(rows, columns=[*PAIR, "model", "slo_ttft", "slo_tpot"])
+
+
+def usable_throughput(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
+    """tp for every (workload, market) x site (provider, region, accelerator) that can serve.
+
+    Returns columns workload, market, provider, region, accelerator, rtt_ms, tp.
+    """
+    pairs = demand_pairs(scn)
+    regions = scn.catalog.regions[["provider", "region", "lat", "lon", "jurisdiction"]]
+    sites = sites[SITE].drop_duplicates().merge(regions, on=["provider", "region"])
+    cand = pairs.merge(sites, how="cross")
+    cand = cand[_allowed(scn, cand)]
+
+    markets = scn.markets.loc[cand["market"]]
+    rtt = great_circle_km(markets["lat"], markets["lon"], cand["lat"], cand["lon"])
+    rtt = rtt * RTT_MS_PER_KM
+    if scn.rtt_ms:
+        keys = pd.MultiIndex.from_frame(cand[["market", "provider", "region"]])
+        override = pd.Series(scn.rtt_ms).reindex(keys).to_numpy()
+        rtt = np.where(np.isnan(override), rtt, override)
+    cand = cand.assign(rtt_ms=rtt)
+
+    curve = scn.catalog.throughput[["accelerator", "model", "tokens_per_s_per_chip",
+                                    "ttft_ms", "tpot_ms"]]
+    rows = cand.merge(curve, on=["accelerator", "model"])
+    rows = rows[(rows["ttft_ms"] + rows["rtt_ms"] <= rows["slo_ttft"])
+                & (rows["tpot_ms"] <= rows["slo_tpot"])]
+    best = rows.groupby([*PAIR, *SITE], sort=False, as_index=False).agg(
+        rtt_ms=("rtt_ms", "first"), tp=("tokens_per_s_per_chip", "max"))
+    return best
+
+
+def _allowed(scn: Scenario, cand: pd.DataFrame) -> np.ndarray:
+    """Residency and the workloads' provider/accelerator allow-lists."""
+    ok = np.ones(len(cand), dtype=bool)
+    for w in scn.workloads.values():
+        mine = (cand["workload"] == w.name).to_numpy()
+        if w.providers is not None:
+            ok &= ~mine | cand["provider"].isin(w.providers).to_numpy()
+        if w.accelerators is not None:
+            ok &= ~mine | cand["accelerator"].isin(w.accelerators).to_numpy()
+        for m, allowed in w.residency.items():
+            here = mine & (cand["market"] == m).to_numpy()
+            ok &= ~here | cand["jurisdiction"].isin(allowed).to_numpy()
+    return ok
+
+
+def priced_offerings(scn: Scenario) -> pd.DataFrame:
+    """Offerings with per-chip-hour prices of every kind the scenario may buy.
+
+    Columns: provider, region, instance, accelerator, chips, on-demand, spot (NaN where not
+    sold) and commit-<L> for each purchase term L (NaN where that term is not sold).
+    """
+    off = scn.catalog.offerings
+    disc = 1 - off["provider"].map(scn.discount).fillna(0.0)
+    out = off[["provider", "region", "instance", "accelerator", "chips"]].copy()
+    out["chips"] = out["chips"].astype(int)
+    list_price = off["on_demand_hourly"] / out["chips"]
+    out["on-demand"] = list_price * disc
+    out["spot"] = off["spot_hourly"] / out["chips"] * disc
+    com = scn.catalog.commitments
+    for term in scn.terms:
+        rows = com[com["term_months"] == term]
+        wide = rows[rows["accelerator"] == ""].set_index("provider")["discount"]
+        own = rows[rows["accelerator"] != ""].set_index(["provider", "accelerator"])["discount"]
+        keys = pd.MultiIndex.from_frame(out[["provider", "accelerator"]])
+        discount = own.reindex(keys).to_numpy()
+        discount = np.where(np.isnan(discount), out["provider"].map(wide).to_numpy(dtype=float),
+                            discount)
+        out[f"commit-{term}"] = list_price.to_numpy() * (1 - discount) * disc.to_numpy()
+    return out
