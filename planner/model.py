@@ -105,8 +105,8 @@ def serving_options(scn: Scenario, groups: pd.DataFrame
     opts = opts[(opts["kind"] != "spot") | (opts["workload"].map(spot_share) > 0)]
     classes = opts[[*SITE, "instance", "chips", "kind", "price"]].drop_duplicates(
         [*SITE, "instance", "kind"]).reset_index(drop=True)
-    classes["term"] = classes["kind"].str.extract(r"commit-(\d+)", expand=False) \
-        .fillna(1).astype(int)
+    classes["term"] = pd.to_numeric(classes["kind"].str.removeprefix("commit-"),
+                                    errors="coerce").fillna(1).astype(int)
     key = [*SITE, "instance", "kind"]
     opts = opts.merge(classes[key].reset_index(names="h"), on=key).assign(g=-1)
 

@@ -180,10 +180,10 @@ def _assignments(pm: PlanModel, x: np.ndarray, labels: np.ndarray) -> pd.DataFra
     opts = pm.options.iloc[s].reset_index(drop=True)
     c = chips[s, t]
     g = opts["g"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        contract_price = np.where(g >= 0, pm.contract_cost[g, t] /
-                                  (pm.contract_chips[g, t] * pm.scenario.hours[t]), 0.0)
-    price = np.where(g >= 0, contract_price, opts["price"].fillna(0).to_numpy())
+    price = opts["price"].to_numpy(dtype=float, na_value=0.0, copy=True)
+    signed = g >= 0  # a contract's price: the chip-weighted price of its group's contracts
+    price[signed] = pm.contract_cost[g[signed], t[signed]] / (
+        pm.contract_chips[g[signed], t[signed]] * pm.scenario.hours[t[signed]])
     return opts.assign(month=labels[t], chips=c, instances=c / opts["chips"],
                        tokens_per_s=c * opts["tp"].to_numpy(),
                        cost=c * price * pm.scenario.hours[t])[ASSIGNMENT_COLUMNS]

@@ -116,8 +116,8 @@ def _solve_pulp(lp: LinearModel, solver: str, time_limit, gap, threads) -> Solut
 
     a = lp.arrays()
     prob = pulp.LpProblem("plan", pulp.LpMinimize)
-    xs = [pulp.LpVariable(f"x{j}", lowBound=0, upBound=None if np.isinf(u) else u,
-                          cat=pulp.LpInteger if i else pulp.LpContinuous)
+    xs = [prob.add_variable(f"x{j}", lowBound=0, upBound=None if np.isinf(u) else u,
+                            cat=pulp.LpInteger if i else pulp.LpContinuous)
           for j, (u, i) in enumerate(zip(a["upper"], a["integer"]))]
     prob += pulp.LpAffineExpression([(xs[j], c) for j, c in enumerate(a["cost"]) if c])
     csr = a["A"].tocsr()
