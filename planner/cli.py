@@ -6,6 +6,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
 import typer
@@ -22,6 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 out = Console()
 err = Console(stderr=True)
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNMET = 0, 1, 2, 3
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file")]
 
 
 class Format(str, Enum):
@@ -75,7 +77,7 @@ def render(df: pd.DataFrame, title: str, money_cols=(), limit: int = 40) -> Tabl
 
 
 @app.command()
-def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file")) -> None:
+def validate(scenario: ScenarioArg) -> None:
     """Check a scenario and its catalog; solve nothing."""
     scn = guarded(lambda: load_scenario(scenario))
     out.print(f"{scenario}: ok - {len(scn.workloads)} workload(s), {len(scn.markets)} "
@@ -84,13 +86,15 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file")) ->
 
 
 @app.command()
-def solve(scenario: Path = typer.Argument(..., help="Scenario YAML file"),
-          format: Format = typer.Option(Format.table, "--format", help="table or json"),
-          out_dir: Path | None = typer.Option(None, "--out", help="Write the tables as CSV"),
-          time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds"),
-          gap: float | None = typer.Option(None, "--gap", help="Relative MIP gap"),
-          threads: int | None = typer.Option(None, "--threads", help="Solver threads"),
-          solver: str = typer.Option("auto", "--solver", help="auto, highs, pulp-highs, cbc"),
+def solve(scenario: ScenarioArg,
+          format: Annotated[Format, typer.Option("--format", help="table or json")] =
+          Format.table,
+          out_dir: Annotated[Path | None, typer.Option("--out", help="Write CSV tables here")]
+          = None,
+          time_limit: Annotated[float | None, typer.Option(help="Seconds")] = None,
+          gap: Annotated[float | None, typer.Option(help="Relative MIP gap")] = None,
+          threads: Annotated[int | None, typer.Option(help="Solver threads")] = None,
+          solver: Annotated[str, typer.Option(help="auto, highs, pulp-highs or cbc")] = "auto",
           ) -> None:
     """Solve a scenario and print the plan. Exit 3 when demand is left unmet."""
     plan = guarded(lambda: solve_plan(scenario, solver=solver, time_limit=time_limit,

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from planner.linear import LinearModel
-from planner.scenario import Scenario, month_hours
+from planner.scenario import Scenario, contract_months, month_hours
 from planner.serving import PAIR, SITE, priced_offerings, usable_throughput
 
 PENALTY = 1e6  # USD per token/s left unmet in a month
@@ -78,9 +78,7 @@ def contract_groups(scn: Scenario) -> tuple[pd.DataFrame, np.ndarray, np.ndarray
     groups = con[SITE].drop_duplicates().reset_index(drop=True)
     g = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(con[SITE])) \
         if len(con) else np.zeros(0, dtype=int)
-    t = np.arange(scn.months)
-    rel = scn.start + t[None, :] - con["start"].to_numpy()[:, None]
-    on = (rel >= 0) & (rel < con["months"].to_numpy()[:, None])
+    on = contract_months(con, scn.start, scn.months)
     chips = np.zeros((len(groups), scn.months))
     cost = np.zeros_like(chips)
     np.add.at(chips, g, on * con["chips"].to_numpy()[:, None])
@@ -252,7 +250,7 @@ def define_limits(pm: PlanModel) -> None:
         months = np.arange(max(limit.first, 0), min(limit.last, pm.months - 1) + 1)
         if not len(months):
             continue
-        h, t, buy, coef = _held_terms(pm, chips, _in_group(pm.classes, limit))
+        _, t, buy, coef = _held_terms(pm, chips, _in_group(pm.classes, limit))
         row_of = np.full(pm.months, -1)
         row_of[months] = np.arange(len(months)) + sum(map(len, labels))
         keep = row_of[t] >= 0
@@ -350,7 +348,7 @@ def define_budget(pm: PlanModel) -> None:
     scn = pm.scenario
     if scn.monthly_max is None:
         return
-    h, t, buy, coef = _held_terms(pm, (pm.classes["chips"] * pm.classes["price"]).to_numpy())
+    _, t, buy, coef = _held_terms(pm, (pm.classes["chips"] * pm.classes["price"]).to_numpy())
     pm.lp.add_constraints("budget", pd.DataFrame({"t": np.arange(pm.months)}), t, buy,
                           coef * scn.hours[t],
                           upper=scn.monthly_max - pm.contract_cost.sum(axis=0))

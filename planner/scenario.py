@@ -292,6 +292,7 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
                                low_open=True)
 
     rtt = _network(r, top.get("network", {}), markets, known)
+    _check_signed(r, contracts, limits, monthly_max, start, months)
     return Scenario(name, file, catalog, start, months, markets, workloads, discount,
                     max_share, limits, contracts, terms, integer, survive, keep, monthly_max, rtt)
 
@@ -309,7 +310,7 @@ class _Known:
 
     def region(self, r: _Reader, path: Path_, provider: str | None, region: object) -> str:
         known = self.regions_of.get(provider, set()) if provider else self.regions
-        what = f"region of {provider}" if provider else "region"
+        what = f"{provider} region" if provider else "region"
         return r.name(path, region, known, what)
 
 
@@ -375,8 +376,8 @@ def _demand(r: _Reader, path: Path_, value: object, months: int) -> np.ndarray:
         return first * (1 + growth) ** np.arange(months)
     if isinstance(value, list):
         if len(value) != months:
-            raise r.expect(path, f"a list of {months} numbers (one per horizon month)",
-                           f"{len(value)} numbers")
+            raise r.error(path, f"expected a list of {months} numbers (one per horizon "
+                                f"month), got {len(value)}")
         return np.array([r.number((*path, i), v, 0) for i, v in enumerate(value)])
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return np.full(months, r.number(path, value, 0))
@@ -441,3 +442,37 @@ def _network(r: _Reader, value: object, markets: pd.DataFrame,
             known.region(r, (*path, target), provider, region)
             rtt[(m, provider, region)] = r.number((*path, target), ms, 0)
     return rtt
+
+
+def contract_months(contracts: pd.DataFrame, start: int, months: int) -> np.ndarray:
+    """contracts x horizon months: True where the contract is active."""
+    rel = start + np.arange(months)[None, :] - contracts["start"].to_numpy()[:, None]
+    return (rel >= 0) & (rel < contracts["months"].to_numpy()[:, None])
+
+
+def _check_signed(r: _Reader, contracts: pd.DataFrame, limits: tuple[Limit, ...],
+                  monthly_max: float | None, start: int, months: int) -> None:
+    """Signed contracts are fixed: a limit or budget they already break can never hold."""
+    active = contract_months(contracts, start, months)
+    chips = active * contracts["chips"].to_numpy()[:, None]
+    for i, limit in enumerate(limits):
+        mine = np.ones(len(contracts), dtype=bool)
+        for col in ("provider", "region", "accelerator"):
+            if getattr(limit, col) is not None:
+                mine &= (contracts[col] == getattr(limit, col)).to_numpy()
+        signed = chips[mine].sum(axis=0)
+        t = np.arange(months)
+        over = (signed > limit.chips) & (t >= limit.first) & (t <= limit.last)
+        if over.any():
+            first = int(np.argmax(over))
+            raise r.error(("limits", i, "chips"), (
+                f"expected at least the {signed[first]:g} chips signed in contracts there "
+                f"in {month_label(start + first)}, got {limit.chips:g}"))
+    if monthly_max is not None:
+        cost = (chips * contracts["price_per_chip_hour"].to_numpy()[:, None]).sum(axis=0) \
+            * month_hours(start, months)
+        if (cost > monthly_max).any():
+            first = int(np.argmax(cost > monthly_max))
+            raise r.error(("budget", "monthly_max"), (
+                f"expected at least the {cost[first]:,.0f} USD signed contracts cost in "
+                f"{month_label(start + first)}, got {monthly_max:,.0f}"))

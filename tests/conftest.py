@@ -24,8 +24,8 @@ TABLES = {
     "regions": ["provider,region,lat,lon,jurisdiction,source,as_of",
                 f"aws,us-east-1,39.0,-77.5,us,{SRC}", f"aws,eu-central-1,50.1,8.7,eu,{SRC}",
                 f"gcp,us-central1,39.0,-77.5,us,{SRC}"],
-    "offerings": ["provider,region,instance,accelerator,chips,on_demand_hourly,spot_hourly,"
-                  "source,as_of",
+    "offerings": [("provider,region,instance,accelerator,chips,on_demand_hourly,spot_hourly,"
+                   "source,as_of"),
                   f"aws,us-east-1,p5,h100-sxm,8,80,40,{SRC}",
                   f"aws,eu-central-1,p5,h100-sxm,8,96,,{SRC}",
                   f"gcp,us-central1,a3,h100-sxm,8,88,30,{SRC}"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import planner
+
 from conftest import cost, workload
 
 FEB = "horizon: {start: 2027-02, months: 1}\n"
