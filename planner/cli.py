@@ -16,7 +16,7 @@ from rich.table import Table
 from planner.errors import PlanError
 from planner.pipeline import solve as solve_plan
 from planner.scenario import load_scenario
-from planner.solve import SolverFailed
+from planner.solver import SolverFailed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan where AI inference runs: cloud, region, chip and purchase kind.")
@@ -132,6 +132,23 @@ def print_plan(plan) -> None:
         out.print(render(pivot, "On-demand and spot instances per month"))
     if len(plan.unmet):
         out.print(render(plan.unmet, "[red]Unmet demand (tokens/s)[/]"))
+
+
+@app.command()
+def bench(sizes: Annotated[list[str] | None, typer.Argument(help="S, M, L, L-milp")] = None,
+          out_dir: Annotated[Path, typer.Option("--out", help="Scenarios, plans and bench.json")]
+          = Path("bench-out"),
+          seed: int = 7,
+          time_limit: Annotated[float | None, typer.Option(help="Seconds per solve")] = None,
+          ) -> None:
+    """Time load, build, hand-off, solve and report on generated fleet-scale scenarios."""
+    from planner import bench as fleet
+
+    results = guarded(lambda: fleet.run(sizes or ["S", "M", "L"], out_dir, seed, time_limit))
+    table = pd.DataFrame(results)
+    (out_dir / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    out.print(render(table.drop(columns=["total_cost"]), "Benchmark (seconds, MiB)"))
+    out.print(f"JSON: {out_dir / 'bench.json'}")
 
 
 def main() -> None:

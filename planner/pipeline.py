@@ -7,7 +7,7 @@ from pathlib import Path
 from planner.model import build_model
 from planner.report import Plan, make_plan
 from planner.scenario import Scenario, load_scenario
-from planner.solve import solve_lp
+from planner.solver import solve_lp
 
 
 def solve(scenario: str | Path | Scenario, *, solver: str = "auto",

@@ -11,7 +11,7 @@ import pandas as pd
 
 from planner.model import CONTRACT, PlanModel
 from planner.scenario import Scenario, month_hours
-from planner.solve import Solution
+from planner.solver import Solution
 
 EPS = 1e-7
 UNMET_TOL = 1e-4  # tokens/s below this are solver noise, not unmet demand

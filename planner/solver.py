@@ -31,8 +31,9 @@ class Solution:
     duals: np.ndarray | None  # row duals, where the solver gives them (LPs)
     objective: float
     solver: str
-    seconds: float
+    seconds: float  # inside the solver
     gap: float
+    handoff_seconds: float = 0.0  # building the solver's copy of the model
 
 
 def solve_lp(lp: LinearModel, solver: str = "auto", time_limit: float | None = None,
@@ -66,6 +67,7 @@ def _no_banner():
 def _solve_highs(lp: LinearModel, time_limit, gap, threads) -> Solution:
     import highspy
 
+    handoff = time.perf_counter()
     a = lp.arrays()
     with _no_banner():
         h = highspy.Highs()
@@ -93,6 +95,7 @@ def _solve_highs(lp: LinearModel, time_limit, gap, threads) -> Solution:
     started = time.perf_counter()
     h.run()
     seconds = time.perf_counter() - started
+    handoff = started - handoff
     status = h.getModelStatus()
     info = h.getInfo()
     has_plan = info.primal_solution_status == 2  # feasible point
@@ -108,12 +111,14 @@ def _solve_highs(lp: LinearModel, time_limit, gap, threads) -> Solution:
     duals = np.asarray(sol.row_dual) if (not is_mip and sol.dual_valid) else None
     objective = float(a["cost"] @ x)
     mip_gap = float(info.mip_gap) if is_mip else 0.0
-    return Solution(label, x, duals, objective, f"HiGHS {h.version()}", seconds, mip_gap)
+    return Solution(label, x, duals, objective, f"HiGHS {h.version()}", seconds, mip_gap,
+                    handoff)
 
 
 def _solve_pulp(lp: LinearModel, solver: str, time_limit, gap, threads) -> Solution:
     import pulp
 
+    handoff = time.perf_counter()
     a = lp.arrays()
     prob = pulp.LpProblem("plan", pulp.LpMinimize)
     xs = [prob.add_variable(f"x{j}", lowBound=0, upBound=None if np.isinf(u) else u,
@@ -142,8 +147,9 @@ def _solve_pulp(lp: LinearModel, solver: str, time_limit, gap, threads) -> Solut
     with _no_banner():
         prob.solve(backend)
     seconds = time.perf_counter() - started
+    handoff = started - handoff
     x = np.array([v.varValue or 0.0 for v in xs])
     if pulp.LpStatus[prob.status] != "Optimal" or (lp.n_cols and np.isnan(x).any()):
         raise SolverFailed(f"{solver} found no plan: {pulp.LpStatus[prob.status]}")
     return Solution("optimal", x, None, float(a["cost"] @ x), f"{backend.name} via PuLP",
-                    seconds, 0.0)
+                    seconds, 0.0, handoff)

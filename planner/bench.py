@@ -1,0 +1,107 @@
+"""Fleet-scale benchmark: reproducible scenarios from a catalog, timed stage by stage.
+
+Sizes (workloads x markets x months): S 3 x 2 x 6, M 8 x 4 x 12, L 20 x 8 x 12; every
+offering of the catalog, terms [12, 36], resilience on. `L-milp` is L with whole instances.
+Each size runs in its own process so that peak memory (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from planner.catalog import BUNDLED, load_catalog
+from planner.model import build_model
+from planner.report import make_plan
+from planner.scenario import load_scenario
+from planner.solver import solve_lp
+
+SIZES = {"S": (3, 2, 6, False), "M": (8, 4, 12, False), "L": (20, 8, 12, False),
+         "L-milp": (20, 8, 12, True)}
+MARKETS = {  # demand centres: (lat, lon, jurisdiction)
+    "us-east": (39.0, -77.5, "us"), "us-west": (37.4, -122.1, "us"),
+    "eu-central": (50.1, 8.7, "eu"), "eu-west": (53.3, -6.3, "eu"),
+    "uk": (51.5, -0.1, "uk"), "japan": (35.7, 139.7, "jp"),
+    "singapore": (1.35, 103.8, "sg"), "india": (19.1, 72.9, "in"),
+}
+
+
+def fleet_scenario(size: str, catalog: Path = BUNDLED / "default", seed: int = 7) -> dict:
+    """A scenario dict of the given size; the same seed gives the same scenario."""
+    workloads, markets, months, integer = SIZES[size]
+    rng = np.random.default_rng(seed)
+    curve = load_catalog(catalog).throughput
+    models = sorted(curve["model"].unique())
+    names = list(MARKETS)[:markets]
+    jurisdictions = {MARKETS[m][2] for m in names}
+    spec_workloads = {}
+    for i in range(workloads):
+        model = models[i % len(models)]
+        rows = curve[curve["model"] == model]
+        demand = {m: {"start": float(rng.integers(2, 40) * 5000),
+                      "growth": round(float(rng.uniform(0, 0.05)), 3)}
+                  for m in names if rng.random() < 0.8 or m == names[0]}
+        w = {"model": model,
+             "slo": {"ttft_ms": float(rows["ttft_ms"].max() + 150),
+                     "tpot_ms": float(rows["tpot_ms"].max())},
+             "utilization": 0.7, "demand": demand, "spot": 0.2}
+        if i % 3 == 0 and "eu" in jurisdictions:
+            w["residency"] = {m: ["eu"] for m in demand if MARKETS[m][2] == "eu"}
+        spec_workloads[f"w{i:02d}"] = w
+    return {
+        "name": f"fleet-{size}", "horizon": {"start": "2027-01", "months": months},
+        "catalog": str(catalog.resolve()),
+        "markets": {m: dict(zip(("lat", "lon", "jurisdiction"), MARKETS[m])) for m in names},
+        "workloads": spec_workloads,
+        "purchase": {"terms": [12, 36], "integer": integer},
+        "resilience": {"survive": "provider", "keep": 0.5},
+    }
+
+
+def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = None) -> dict:
+    """Run one size through every stage and time each."""
+    path = folder / f"fleet-{size}.yaml"
+    path.write_text(yaml.safe_dump(fleet_scenario(size, seed=seed), sort_keys=False))
+    marks = [time.perf_counter()]
+    scn = load_scenario(path)
+    marks.append(time.perf_counter())
+    pm = build_model(scn)
+    marks.append(time.perf_counter())
+    sol = solve_lp(pm.lp, time_limit=time_limit, gap=1e-4)
+    marks.append(time.perf_counter())
+    plan = make_plan(pm, sol)
+    plan.write_csv(folder / f"fleet-{size}")
+    marks.append(time.perf_counter())
+    load, build, solve, report = np.diff(marks)
+    return {"size": size, "status": plan.status, "total_cost": round(plan.total_cost, 2),
+            "variables": pm.lp.n_cols, "constraints": pm.lp.n_rows,
+            "nonzeros": int(pm.lp.arrays()["A"].nnz),
+            "load_s": round(load, 3), "build_s": round(build, 3),
+            "handoff_s": round(sol.handoff_seconds, 3), "solve_s": round(sol.seconds, 3),
+            "report_s": round(report, 3), "total_s": round(marks[-1] - marks[0], 3),
+            "end_to_end_over_solve": round((marks[-1] - marks[0]) / max(sol.seconds, 1e-9), 2),
+            "peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def _child(queue, *args) -> None:
+    queue.put(measure(*args))
+
+
+def run(sizes: list[str], folder: Path, seed: int = 7,
+        time_limit: float | None = None) -> list[dict]:
+    """Measure each size in a fresh process."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ctx = mp.get_context("spawn")
+    results = []
+    for size in sizes:
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_child, args=(queue, size, folder, seed, time_limit))
+        proc.start()
+        results.append(queue.get())
+        proc.join()
+    return results
