@@ -1,9 +1,17 @@
 """The optimisation model of spec section 4, one function per constraint family.
 
-Sets: serving options s = (workload w, market m, offering o or contract group g, kind k),
-months t, holding classes h = (offering o, kind k) with k in {on-demand, spot, commit-L}.
+Chips of one accelerator in one region serve at the same tp whatever instance or purchase
+kind holds them, so serving is modelled per pool: the chips of a site (provider, region,
+accelerator) held as contracts, commitments or on-demand, and apart from them its spot chips
+(spot has its own cap). This is spec section 4 with the per-kind serving variables summed
+per pool: every plan of one is a plan of the other at the same cost, and the report splits
+each pool's serving back over the kinds that hold it (contracts first, then commitments,
+then on-demand).
+
+Sets: serving options s = (workload w, market m, pool q) with usable tp_s, months t, holding
+classes h = (offering o, kind k in {on-demand, spot, commit-L}), each in one pool.
 Variables (all >= 0):
-  serve[s, t]   chips of option s serving (w, m) in month t
+  serve[s, t]   chips of pool q serving (w, m) in month t
   buy[h, t]     instances of class h bought in month t (on-demand and spot last one month,
                 commit-L lasts L months, paid also after the horizon); integer if asked
   unmet[w,m,t]  tokens/s of demand left unserved
@@ -12,9 +20,8 @@ held[h, t] = sum of buy[h, t'] over t - L_h < t' <= t (L_h = 1 for on-demand and
 
   min  sum_{h,t} buy[h,t] chips_h price_h sum_{u=t}^{t+L_h-1} hours_u  +  1e6 sum unmet
   demand       util_w sum_s tp_s serve[s,t] + unmet[w,m,t] >= D[w,m,t]
-  supply       sum_{s in h} serve[s,t] <= chips_h held[h,t]
-  contracts    sum_{s in g} serve[s,t] <= signed chips of g active in t
-  limits       sum_{h in group} chips_h held[h,t] <= chips - contract chips in group
+  supply       sum_{s in q} serve[s,t] - sum_{h in q} chips_h held[h,t] <= signed chips of q in t
+  limits       sum_{h in group} chips_h held[h,t] <= chips - signed chips in group
   max_share    sum_{s of p} tp_s serve[s,t] <= share_p sum_s tp_s serve[s,t]
   spot         sum_{s of w, spot} serve[s,t] <= spot_w sum_{s of w} serve[s,t]
   resilience   sum_{p' != p} site[w,m,p',t] >= keep (D[w,m,t] - unmet[w,m,t])
@@ -35,6 +42,7 @@ from planner.serving import PAIR, SITE, priced_offerings, usable_throughput
 
 PENALTY = 1e6  # USD per token/s left unmet in a month
 CONTRACT = "contract"
+POOL = [*SITE, "spot"]
 
 
 @dataclass
@@ -43,14 +51,13 @@ class PlanModel:
 
     scenario: Scenario
     lp: LinearModel
-    options: pd.DataFrame  # serving options s: workload, market, provider, region, instance,
-    #                        accelerator, kind, tp, price, pair, h (class or -1), g (group or -1)
+    pools: pd.DataFrame  # pools q: provider, region, accelerator, spot (bool)
+    options: pd.DataFrame  # serving options s: workload, market, pair, POOL, pool, tp
     classes: pd.DataFrame  # holding classes h: provider, region, instance, accelerator,
-    #                        chips, kind, term, price (per chip-hour, after discounts)
+    #                        chips, kind, term, price (per chip-hour, after discounts), pool
     demand: pd.DataFrame  # workload, market, pair, t, tokens_per_s (rows with demand > 0)
-    groups: pd.DataFrame  # contract groups g: provider, region, accelerator
-    contract_chips: np.ndarray  # g x t
-    contract_cost: np.ndarray  # g x t, USD
+    contract_chips: np.ndarray  # q x t, signed chips (spot pools hold none)
+    contract_cost: np.ndarray  # q x t, USD
     active: tuple[np.ndarray, np.ndarray, np.ndarray]  # (h, t, t'): buy[h,t'] held in t
 
     @property
@@ -59,68 +66,65 @@ class PlanModel:
 
 
 def build_model(scn: Scenario) -> PlanModel:
-    groups, chips, cost = contract_groups(scn)
-    options, classes, demand = serving_options(scn, groups)
-    pm = PlanModel(scn, LinearModel(), options, classes, demand, groups, chips, cost,
+    pools, options, classes, demand = serving_options(scn)
+    chips, cost = contract_pools(scn, pools)
+    pm = PlanModel(scn, LinearModel(), pools, options, classes, demand, chips, cost,
                    active_pairs(classes["term"].to_numpy(), scn.months))
     define_variables(pm)
-    for define in (define_demand, define_supply, define_contracts, define_limits,
-                   define_max_share, define_spot, define_resilience, define_budget):
+    for define in (define_demand, define_supply, define_limits, define_max_share,
+                   define_spot, define_resilience, define_budget):
         define(pm)
     return pm
 
 
 # --- sets --------------------------------------------------------------------------------
 
-def contract_groups(scn: Scenario) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Signed chips and their cost per (provider, region, accelerator) and month."""
-    con = scn.contracts
-    groups = con[SITE].drop_duplicates().reset_index(drop=True)
-    g = pd.MultiIndex.from_frame(groups).get_indexer(pd.MultiIndex.from_frame(con[SITE])) \
-        if len(con) else np.zeros(0, dtype=int)
-    on = contract_months(con, scn.start, scn.months)
-    chips = np.zeros((len(groups), scn.months))
-    cost = np.zeros_like(chips)
-    np.add.at(chips, g, on * con["chips"].to_numpy()[:, None])
-    np.add.at(cost, g, on * (con["chips"] * con["price_per_chip_hour"]).to_numpy()[:, None]
-              * scn.hours[None, :])
-    return groups, chips, cost
-
-
-def serving_options(scn: Scenario, groups: pd.DataFrame
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Serving options, holding classes and demand rows, after pruning."""
+def serving_options(scn: Scenario
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Pools, serving options, holding classes and demand rows, after pruning."""
     offers = priced_offerings(scn)
-    sites = pd.concat([offers[SITE], groups[SITE]])
-    tp = usable_throughput(scn, sites)
-    spot_share = pd.Series({w.name: w.spot for w in scn.workloads.values()})
-
-    # offering options: one per usable pair and kind sold there
+    tp = usable_throughput(scn, pd.concat([offers[SITE], scn.contracts[SITE]]))
     kinds = ["on-demand", "spot", *(f"commit-{t}" for t in scn.terms)]
-    long = offers.melt(id_vars=[*SITE, "instance", "chips"], value_vars=kinds,
-                       var_name="kind", value_name="price").dropna(subset=["price"])
-    opts = tp.merge(long, on=SITE)
-    opts = opts[(opts["kind"] != "spot") | (opts["workload"].map(spot_share) > 0)]
-    classes = opts[[*SITE, "instance", "chips", "kind", "price"]].drop_duplicates(
-        [*SITE, "instance", "kind"]).reset_index(drop=True)
+    classes = offers.melt(id_vars=[*SITE, "instance", "chips"], value_vars=kinds,
+                          var_name="kind", value_name="price").dropna(subset=["price"])
+    classes["spot"] = classes["kind"] == "spot"
+
+    # spot options only for workloads that may use spot, where spot is sold
+    spot_ok = tp["workload"].map({w.name: w.spot > 0 for w in scn.workloads.values()})
+    spot_sites = classes.loc[classes["spot"], SITE].drop_duplicates()
+    spot_opts = tp.loc[spot_ok.to_numpy(dtype=bool)].merge(spot_sites, on=SITE)
+    options = pd.concat([tp.assign(spot=False), spot_opts.assign(spot=True)],
+                        ignore_index=True)
+    signed = scn.contracts[SITE].assign(spot=False)  # paid and held even if none may use them
+    pools = pd.concat([options[POOL], signed]).drop_duplicates().sort_values(
+        POOL, ignore_index=True)
+    pool_of = pools.reset_index(names="pool")
+    options = options.merge(pool_of, on=POOL)
+    classes = classes.merge(pool_of, on=POOL).sort_values(
+        ["pool", "kind", "instance"], ignore_index=True)
     classes["term"] = pd.to_numeric(classes["kind"].str.removeprefix("commit-"),
                                     errors="coerce").fillna(1).astype(int)
-    key = [*SITE, "instance", "kind"]
-    opts = opts.merge(classes[key].reset_index(names="h"), on=key).assign(g=-1)
 
-    # contract options: any pair that may use the contract's accelerator there
-    con = tp.merge(groups.reset_index(names="g"), on=SITE).assign(
-        instance="", kind=CONTRACT, h=-1, chips=np.nan)
-    options = pd.concat([opts, con], ignore_index=True)
-    options["g"] = options["g"].astype(int)
-    options["h"] = options["h"].astype(int)
+    demand = demand_table(scn)
+    pair_of = demand[PAIR].drop_duplicates().reset_index(drop=True).reset_index(names="pair")
+    options = options.merge(pair_of, on=PAIR).sort_values(
+        ["pair", "pool"], ignore_index=True)
+    return pools, options, classes, demand
 
-    pairs = demand_table(scn)
-    options = options.merge(pairs[PAIR].drop_duplicates().reset_index(drop=True)
-                            .reset_index(names="pair"), on=PAIR)
-    options = options.sort_values(["pair", "kind", "provider", "region", "instance"],
-                                  kind="stable", ignore_index=True)
-    return options, classes, pairs
+
+def contract_pools(scn: Scenario, pools: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Signed chips and their cost per pool and month."""
+    con = scn.contracts
+    chips = np.zeros((len(pools), scn.months))
+    cost = np.zeros_like(chips)
+    if len(con):
+        q = pd.MultiIndex.from_frame(pools[POOL]).get_indexer(
+            pd.MultiIndex.from_frame(con[SITE].assign(spot=False)))
+        on = contract_months(con, scn.start, scn.months)
+        np.add.at(chips, q, on * con["chips"].to_numpy()[:, None])
+        np.add.at(cost, q, on * (con["chips"] * con["price_per_chip_hour"]).to_numpy()[:, None]
+                  * scn.hours[None, :])
+    return chips, cost
 
 
 def demand_table(scn: Scenario) -> pd.DataFrame:
@@ -216,22 +220,16 @@ def _held_terms(pm: PlanModel, coef_of_class: np.ndarray, mask: np.ndarray | Non
 
 
 def define_supply(pm: PlanModel) -> None:
-    """sum_{s in h} serve[s,t] - chips_h held[h,t] <= 0."""
-    s, t, ids = _serve_terms(pm, pm.options["h"].to_numpy() >= 0)
-    rows = pm.options["h"].to_numpy()[s] * pm.months + t
+    """sum_{s in q} serve[s,t] - sum_{h in q} chips_h held[h,t] <= signed chips of q in t."""
+    s, t, ids = _serve_terms(pm)
+    rows = pm.options["pool"].to_numpy()[s] * pm.months + t
     h, th, buy, coef = _held_terms(pm, -pm.classes["chips"].to_numpy(dtype=float))
-    pm.lp.add_constraints("supply", _grid(len(pm.classes), pm.months, "h"),
-                          np.concatenate([rows, h * pm.months + th]),
+    pools = pm.classes["pool"].to_numpy()[h]
+    pm.lp.add_constraints("supply", _grid(len(pm.pools), pm.months, "pool"),
+                          np.concatenate([rows, pools * pm.months + th]),
                           np.concatenate([ids, buy]),
-                          np.concatenate([np.ones(len(ids)), coef]), upper=0.0)
-
-
-def define_contracts(pm: PlanModel) -> None:
-    """sum_{s in g} serve[s,t] <= signed chips of g active in t."""
-    s, t, ids = _serve_terms(pm, pm.options["g"].to_numpy() >= 0)
-    rows = pm.options["g"].to_numpy()[s] * pm.months + t
-    pm.lp.add_constraints("contracts", _grid(len(pm.groups), pm.months, "g"), rows, ids,
-                          1.0, upper=pm.contract_chips.ravel())
+                          np.concatenate([np.ones(len(ids)), coef]),
+                          upper=pm.contract_chips.ravel())
 
 
 def _in_group(table: pd.DataFrame, limit) -> np.ndarray:
@@ -255,7 +253,7 @@ def define_limits(pm: PlanModel) -> None:
         row_of[months] = np.arange(len(months)) + sum(map(len, labels))
         keep = row_of[t] >= 0
         rows.append(row_of[t][keep]), cols.append(buy[keep]), coefs.append(coef[keep])
-        signed = pm.contract_chips[_in_group(pm.groups, limit)].sum(axis=0)
+        signed = pm.contract_chips[_in_group(pm.pools, limit)].sum(axis=0)
         upper.append(limit.chips - signed[months])
         labels.append(pd.DataFrame({"limit": i, "t": months}))
     if labels:
@@ -286,7 +284,7 @@ def define_spot(pm: PlanModel) -> None:
     """sum_{s of w} ([kind_s = spot] - spot_w) serve[s,t] <= 0 for workloads using spot."""
     opts = pm.options
     limited = [w.name for w in pm.scenario.workloads.values()
-               if w.spot < 1 and (opts["kind"].eq("spot") & opts["workload"].eq(w.name)).any()]
+               if w.spot < 1 and (opts["spot"] & opts["workload"].eq(w.name)).any()]
     if not limited:
         return
     mask = opts["workload"].isin(limited).to_numpy()
@@ -294,7 +292,7 @@ def define_spot(pm: PlanModel) -> None:
     index = {w: i for i, w in enumerate(limited)}
     wi = opts["workload"].map(index).to_numpy()
     share = opts["workload"].map({w.name: w.spot for w in pm.scenario.workloads.values()})
-    coef = (opts["kind"].eq("spot").to_numpy() - share.to_numpy())[s]
+    coef = (opts["spot"].to_numpy() - share.to_numpy())[s]
     labels = _grid(len(limited), pm.months, "w").assign(
         workload=lambda f: np.array(limited)[f["w"]])
     pm.lp.add_constraints("spot", labels, wi[s].astype(int) * pm.months + t, ids, coef,

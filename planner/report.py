@@ -115,8 +115,11 @@ class Plan:
 def make_plan(pm: PlanModel, sol: Solution) -> Plan:
     scn = pm.scenario
     labels = np.array(scn.month_labels)
-    spend, purchases = _holdings(pm, sol.x, labels)
-    assignments = _assignments(pm, sol.x, labels)
+    bought = _bought(pm, sol.x)
+    held = _held(pm, bought)
+    spend = held.assign(month=labels[held["t"]],
+                        cost=held["chips"] * held["price"] * scn.hours[held["t"]])
+    assignments = _assignments(pm, sol.x, held)
     unmet_v = pm.lp.values("unmet", sol.x)["value"].to_numpy()
     d = pm.demand.assign(month=labels[pm.demand["t"]], demand=pm.demand["tokens_per_s"])
     served = d.assign(served=d["demand"] - unmet_v)[["workload", "market", "month", "demand",
@@ -127,63 +130,75 @@ def make_plan(pm: PlanModel, sol: Solution) -> Plan:
         ("unmet_demand" if len(unmet) else "optimal")
     solver = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
               "variables": pm.lp.n_cols, "constraints": pm.lp.n_rows}
-    return Plan(scn, status, spend, assignments, purchases, unmet, served, solver)
+    return Plan(scn, status, spend[SPEND_COLUMNS], assignments,
+                _purchases(pm, bought, labels), unmet, served, solver)
 
 
-def _holdings(pm: PlanModel, x: np.ndarray, labels: np.ndarray
-              ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    scn, cls, T = pm.scenario, pm.classes, pm.months
-    bought = pm.lp.values("buy", x)["value"].to_numpy().reshape(len(cls), T) \
-        if len(cls) else np.zeros((0, T))
+def _bought(pm: PlanModel, x: np.ndarray) -> np.ndarray:
+    """Instances bought per class and month (whole numbers when the plan is integer)."""
+    bought = pm.lp.values("buy", x)["value"].to_numpy().reshape(len(pm.classes), pm.months)
     bought = np.where(bought > EPS, bought, 0.0)
-    if scn.integer:
-        bought = np.round(bought)
-    inst_price = (cls["chips"] * cls["price"]).to_numpy()
-    site = ["provider", "region", "instance", "accelerator", "kind"]
+    return np.round(bought) if pm.scenario.integer else bought
 
-    # spend: held instances x instance price x hours, per class and month
+
+def _held(pm: PlanModel, bought: np.ndarray) -> pd.DataFrame:
+    """Chips held per pool, month and holder (a contract or a class), in the order serving
+    fills them: contracts, commitments (longest first), on-demand, spot."""
+    cls, T = pm.classes, pm.months
     h, t, tb = pm.active
-    held = np.zeros((len(cls), T))
-    np.add.at(held, (h, t), bought[h, tb])
-    hh, tt = np.nonzero(held > EPS)
-    spend = cls.iloc[hh][site].assign(
-        month=labels[tt], chips=held[hh, tt] * cls["chips"].to_numpy()[hh],
-        cost=held[hh, tt] * inst_price[hh] * scn.hours[tt])
-    gg, tg = np.nonzero(pm.contract_chips > 0)
-    signed = pm.groups.iloc[gg].assign(
-        instance="", kind=CONTRACT, month=labels[tg], chips=pm.contract_chips[gg, tg],
-        cost=pm.contract_cost[gg, tg])
-    spend = pd.concat([spend, signed], ignore_index=True)[SPEND_COLUMNS]
+    instances = np.zeros((len(cls), T))
+    np.add.at(instances, (h, t), bought[h, tb])
+    hh, tt = np.nonzero(instances > EPS)
+    per = cls["chips"].to_numpy(dtype=float)
+    held = cls.iloc[hh][["provider", "region", "instance", "accelerator", "kind", "pool",
+                         "price"]].assign(t=tt, chips=instances[hh, tt] * per[hh],
+                                          per_instance=per[hh],
+                                          order=np.where(cls["kind"].to_numpy()[hh] == "on-demand",
+                                                         1e6, -cls["term"].to_numpy()[hh]))
+    qq, tq = np.nonzero(pm.contract_chips > 0)
+    signed = pm.pools.iloc[qq][["provider", "region", "accelerator"]].assign(
+        instance="", kind=CONTRACT, pool=qq, t=tq, chips=pm.contract_chips[qq, tq],
+        price=pm.contract_cost[qq, tq] / (pm.contract_chips[qq, tq] * pm.scenario.hours[tq]),
+        per_instance=np.nan, order=-1e6)
+    return pd.concat([signed, held], ignore_index=True).sort_values(
+        ["pool", "t", "order", "instance"], ignore_index=True)
 
-    # purchases: one row per class and purchase month
+
+def _purchases(pm: PlanModel, bought: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """One row per class and purchase month, with what it costs inside and after."""
+    cls, T = pm.classes, pm.months
     hb, tb = np.nonzero(bought)
     term = cls["term"].to_numpy()[hb]
-    hours = month_hours(scn.start, T + int(term.max(initial=1)))
-    cum = np.concatenate([[0.0], np.cumsum(hours)])
+    cum = np.concatenate([[0.0], np.cumsum(month_hours(pm.scenario.start,
+                                                       T + int(term.max(initial=1))))])
     inside = cum[np.minimum(tb + term, T)] - cum[tb]
     whole = cum[tb + term] - cum[tb]
-    per_hour = bought[hb, tb] * inst_price[hb]
-    purchases = cls.iloc[hb][site].assign(
+    per_hour = bought[hb, tb] * (cls["chips"] * cls["price"]).to_numpy()[hb]
+    purchases = cls.iloc[hb].assign(
         term_months=term, start=labels[tb], instances=bought[hb, tb],
         chips=bought[hb, tb] * cls["chips"].to_numpy()[hb],
         monthly_cost=per_hour * whole / term, cost_in_horizon=per_hour * inside,
         cost_after_horizon=per_hour * (whole - inside), total_cost=per_hour * whole)
     purchases = purchases.sort_values(["kind", "start", "provider", "region", "instance"])
-    return spend, purchases[PURCHASE_COLUMNS].reset_index(drop=True)
+    return purchases[PURCHASE_COLUMNS].reset_index(drop=True)
 
 
-def _assignments(pm: PlanModel, x: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+def _assignments(pm: PlanModel, x: np.ndarray, held: pd.DataFrame) -> pd.DataFrame:
+    """Each pool's serving split over its holders in fill order: a (w, m) whose chips lie
+    at [a, b) of the pool's used chips takes the part of each holder's [c, d) it overlaps."""
     T = pm.months
-    chips = pm.lp.values("serve", x)["value"].to_numpy().reshape(len(pm.options), T) \
-        if len(pm.options) else np.zeros((0, T))
+    chips = pm.lp.values("serve", x)["value"].to_numpy().reshape(len(pm.options), T)
     s, t = np.nonzero(chips > EPS)
-    opts = pm.options.iloc[s].reset_index(drop=True)
-    c = chips[s, t]
-    g = opts["g"].to_numpy()
-    price = opts["price"].to_numpy(dtype=float, na_value=0.0, copy=True)
-    signed = g >= 0  # a contract's price: the chip-weighted price of its group's contracts
-    price[signed] = pm.contract_cost[g[signed], t[signed]] / (
-        pm.contract_chips[g[signed], t[signed]] * pm.scenario.hours[t[signed]])
-    return opts.assign(month=labels[t], chips=c, instances=c / opts["chips"],
-                       tokens_per_s=c * opts["tp"].to_numpy(),
-                       cost=c * price * pm.scenario.hours[t])[ASSIGNMENT_COLUMNS]
+    use = pm.options.iloc[s][["workload", "market", "pool", "tp"]].assign(t=t, used=chips[s, t])
+    use = use.sort_values(["pool", "t"], kind="stable")
+    use["b"] = use.groupby(["pool", "t"])["used"].cumsum()
+    held = held.assign(d=held.groupby(["pool", "t"])["chips"].cumsum())
+    rows = use.merge(held, on=["pool", "t"])
+    overlap = np.minimum(rows["b"], rows["d"]) - np.maximum(rows["b"] - rows["used"],
+                                                          rows["d"] - rows["chips"])
+    rows = rows.assign(chips=overlap)[overlap > EPS]
+    return rows.assign(month=np.array(pm.scenario.month_labels)[rows["t"]],
+                       instances=rows["chips"] / rows["per_instance"],
+                       tokens_per_s=rows["chips"] * rows["tp"],
+                       cost=rows["chips"] * rows["price"] * pm.scenario.hours[rows["t"]],
+                       )[ASSIGNMENT_COLUMNS].reset_index(drop=True)

@@ -60,9 +60,9 @@ def usable_throughput(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
     rows = cand.merge(curve, on=["accelerator", "model"])
     rows = rows[(rows["ttft_ms"] + rows["rtt_ms"] <= rows["slo_ttft"])
                 & (rows["tpot_ms"] <= rows["slo_tpot"])]
-    best = rows.groupby([*PAIR, *SITE], sort=False, as_index=False).agg(
+    best = rows.groupby([*PAIR, *SITE], sort=False).agg(
         rtt_ms=("rtt_ms", "first"), tp=("tokens_per_s_per_chip", "max"))
-    return best
+    return best.reset_index().reindex(columns=[*PAIR, *SITE, "rtt_ms", "tp"])
 
 
 def _allowed(scn: Scenario, cand: pd.DataFrame) -> np.ndarray:

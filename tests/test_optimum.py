@@ -81,9 +81,11 @@ def test_contract_is_paid_and_used_first(make):
     assert cost(make(FEB + workload("{us-east: 8000}") + contract)) == pytest.approx(signed)
     # paid even when nothing uses it
     assert cost(make(FEB + workload("{us-east: 0}") + contract)) == pytest.approx(signed)
-    # 16000 tok/s: 4 signed chips + one p5
-    assert cost(make(FEB + workload("{us-east: 16000}") + contract)) == \
-        pytest.approx(signed + 80 * 672)
+    # 16000 tok/s: 4 signed chips + one p5; serving fills the contract first
+    plan = planner.solve(make(FEB + workload("{us-east: 16000}") + contract))
+    assert plan.total_cost == pytest.approx(signed + 80 * 672)
+    used = plan.assignments.groupby("kind")["chips"].sum()
+    assert used.to_dict() == pytest.approx({"contract": 4, "on-demand": 4})
     # ended before the horizon: nothing paid, nothing held
     old = contract.replace("months: 8", "months: 7")
     assert cost(make(FEB + workload("{us-east: 8000}") + old)) == pytest.approx(80 * 672)
@@ -168,3 +170,26 @@ def test_fast_path_matches_pulp(make):
     path = make(body)
     assert cost(path) == pytest.approx(cost(path, solver="pulp-highs"), rel=1e-6)
 
+
+
+def test_plan_tables_rebuild_the_balances(make):
+    """Residual check: assignments meet demand and stay within the chips held per kind."""
+    body = YEAR + workload("{us-east: {start: 8000, growth: 0.1}, eu: 3000}", spot="0.2",
+                           utilization="0.7") + \
+        "purchase: {terms: [12]}\nresilience: {survive: provider, keep: 0.3}\n" + \
+        "contracts:\n  - {provider: gcp, region: us-central1, accelerator: h100-sxm, " \
+        "chips: 3, start: 2027-03, months: 4, price_per_chip_hour: 2.0}\n"
+    plan = planner.solve(make(body))
+    assert plan.status == "optimal"
+    served = plan.assignments.groupby(["workload", "market", "month"])["tokens_per_s"].sum()
+    demand = plan.served.set_index(["workload", "market", "month"])["demand"]
+    assert (0.7 * served.reindex(demand.index) >= demand - 1e-6).all()
+    keys = ["provider", "region", "instance", "kind", "month"]
+    used = plan.assignments.groupby(keys)["chips"].sum()
+    held = plan.spend.groupby(keys)["chips"].sum().reindex(used.index)
+    assert (used <= held + 1e-6).all()
+    spot = plan.assignments[plan.assignments["kind"] == "spot"].groupby("month")["chips"].sum()
+    total = plan.assignments.groupby("month")["chips"].sum()
+    assert (spot <= 0.2 * total.reindex(spot.index) + 1e-6).all()
+    assert plan.total_cost == pytest.approx(
+        plan.purchases["total_cost"].sum() + plan.cost_by("kind")["contract"])
