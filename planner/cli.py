@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from planner import catalog_report
+from planner.catalog import BUNDLED, load_catalog
 from planner.errors import PlanError
 from planner.pipeline import solve as solve_plan
 from planner.scenario import load_scenario
@@ -51,7 +53,8 @@ def guarded(run):
 
 
 def money(value: float) -> str:
-    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.3g}" if abs(value) < 1 \
+        else f"${value:,.2f}"
 
 
 def render(df: pd.DataFrame, title: str, money_cols=(), limit: int = 40) -> Table:
@@ -132,6 +135,32 @@ def print_plan(plan) -> None:
         out.print(render(pivot, "On-demand and spot instances per month"))
     if len(plan.unmet):
         out.print(render(plan.unmet, "[red]Unmet demand (tokens/s)[/]"))
+
+
+catalog_app = typer.Typer(no_args_is_help=True, help="Check, show and import catalogs.")
+app.add_typer(catalog_app, name="catalog")
+CatalogDir = Annotated[Path, typer.Argument(help="Catalog folder")]
+
+
+@catalog_app.command("check")
+def catalog_check(folder: CatalogDir = BUNDLED / "default") -> None:
+    """Validate a catalog and summarise what it covers."""
+    cat = guarded(lambda: load_catalog(folder))
+    out.print(render(catalog_report.summary(cat), f"Catalog {folder}"))
+    for name, names in catalog_report.coverage(cat).items():
+        style = "yellow" if ("without" in name or "never" in name) and names else "bold"
+        out.print(f"[{style}]{name}[/] ({len(names)}): {', '.join(names) or '-'}")
+
+
+@catalog_app.command("show")
+def catalog_show(folder: Annotated[Path, typer.Option("--catalog")] = BUNDLED / "default",
+                 provider: str | None = None, accelerator: str | None = None,
+                 model: str | None = None) -> None:
+    """Price per chip-hour, tokens/s per chip and $ per 1M output tokens, cheapest first."""
+    cat = guarded(lambda: load_catalog(folder))
+    table = catalog_report.price_table(cat, provider, accelerator, model)
+    out.print(render(table, "On-demand list price at full load (best measured throughput)",
+                     money_cols=("$/chip-h", "$/1M tok"), limit=200))
 
 
 @app.command()

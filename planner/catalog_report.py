@@ -1,0 +1,55 @@
+"""What a catalog holds: coverage for `plan catalog check`, prices for `plan catalog show`."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from planner.catalog import SCHEMA, Catalog
+
+
+def summary(cat: Catalog) -> pd.DataFrame:
+    """One row per table: rows, and the oldest and newest as_of."""
+    return pd.DataFrame([{"table": name, "rows": len(cat.table(name)),
+                          "oldest as_of": cat.table(name)["as_of"].min(),
+                          "newest as_of": cat.table(name)["as_of"].max()}
+                         for name in SCHEMA])
+
+
+def coverage(cat: Catalog) -> dict[str, list[str]]:
+    """Names the catalog holds, and the gaps a planner should know about."""
+    offered = set(cat.offerings["accelerator"])
+    measured = set(cat.throughput["accelerator"])
+    return {
+        "providers": sorted(set(cat.offerings["provider"])),
+        "accelerators": sorted(offered | measured),
+        "families": sorted(set(cat.accelerators.loc[
+            cat.accelerators["id"].isin(offered | measured), "family"])),
+        "models": sorted(set(cat.throughput["model"])),
+        "offered without throughput rows (cannot serve)": sorted(offered - measured),
+        "measured but never offered": sorted(measured - offered),
+        "accelerators never offered": sorted(set(cat.accelerators["id"]) - offered),
+    }
+
+
+def price_table(cat: Catalog, provider: str | None = None, accelerator: str | None = None,
+                model: str | None = None) -> pd.DataFrame:
+    """Per (provider, instance, model): cheapest region's price per chip-hour, the best
+    tokens/s per chip at any measured latency, and $ per 1M output tokens at full load."""
+    off = cat.offerings.assign(chip_hour=cat.offerings["on_demand_hourly"]
+                               / cat.offerings["chips"].astype(float))
+    best = cat.throughput.groupby(["accelerator", "model"], as_index=False)[
+        "tokens_per_s_per_chip"].max()
+    rows = off.merge(best, on="accelerator")
+    for column, value in (("provider", provider), ("accelerator", accelerator),
+                          ("model", model)):
+        if value is not None:
+            rows = rows[rows[column] == value]
+    rows = rows.sort_values("chip_hour").groupby(
+        ["model", "provider", "instance", "accelerator"], as_index=False).agg(
+        chips=("chips", "first"), regions=("region", "nunique"),
+        cheapest=("region", "first"), chip_hour=("chip_hour", "first"),
+        tp=("tokens_per_s_per_chip", "first"))
+    rows["per_1m"] = rows["chip_hour"] / (rows["tp"] * 3600) * 1e6
+    rows = rows.sort_values(["model", "per_1m"], ignore_index=True)
+    return rows.rename(columns={"chip_hour": "$/chip-h", "tp": "tok/s/chip",
+                                "per_1m": "$/1M tok"})
