@@ -35,16 +35,18 @@ def demand_pairs(scn: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*PAIR, "model", "slo_ttft", "slo_tpot"])
 
 
-def usable_throughput(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
-    """tp for every (workload, market) x site (provider, region, accelerator) that can serve.
+def candidates(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
+    """Every (workload, market) with demand x site, with why it may or may not serve.
 
-    Returns columns workload, market, provider, region, accelerator, rtt_ms, tp.
+    Columns: workload, market, provider, region, accelerator, jurisdiction, listed (the
+    workload's allow-lists admit it), resident (residency admits it), rtt_ms, and tp (the
+    best throughput meeting the SLO at this round trip; NaN where no row does).
     """
     pairs = demand_pairs(scn)
     regions = scn.catalog.regions[["provider", "region", "lat", "lon", "jurisdiction"]]
     sites = sites[SITE].drop_duplicates().merge(regions, on=["provider", "region"])
     cand = pairs.merge(sites, how="cross")
-    cand = cand[_allowed(scn, cand)]
+    listed, resident = _allowed(scn, cand)
 
     markets = scn.markets.loc[cand["market"]]
     rtt = great_circle_km(markets["lat"], markets["lon"], cand["lat"], cand["lon"])
@@ -53,31 +55,41 @@ def usable_throughput(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
         keys = pd.MultiIndex.from_frame(cand[["market", "provider", "region"]])
         override = pd.Series(scn.rtt_ms).reindex(keys).to_numpy()
         rtt = np.where(np.isnan(override), rtt, override)
-    cand = cand.assign(rtt_ms=rtt)
+    cand = cand.assign(listed=listed, resident=resident, rtt_ms=rtt)
 
     curve = scn.catalog.throughput[["accelerator", "model", "tokens_per_s_per_chip",
                                     "ttft_ms", "tpot_ms"]]
-    rows = cand.merge(curve, on=["accelerator", "model"])
+    rows = cand.reset_index(names="c").merge(curve, on=["accelerator", "model"])
     rows = rows[(rows["ttft_ms"] + rows["rtt_ms"] <= rows["slo_ttft"])
                 & (rows["tpot_ms"] <= rows["slo_tpot"])]
-    best = rows.groupby([*PAIR, *SITE], sort=False).agg(
-        rtt_ms=("rtt_ms", "first"), tp=("tokens_per_s_per_chip", "max"))
-    return best.reset_index().reindex(columns=[*PAIR, *SITE, "rtt_ms", "tp"])
+    cand["tp"] = rows.groupby("c")["tokens_per_s_per_chip"].max().reindex(cand.index)
+    return cand[[*PAIR, *SITE, "jurisdiction", "listed", "resident", "rtt_ms", "tp"]]
 
 
-def _allowed(scn: Scenario, cand: pd.DataFrame) -> np.ndarray:
-    """Residency and the workloads' provider/accelerator allow-lists."""
-    ok = np.ones(len(cand), dtype=bool)
+def usable_throughput(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
+    """tp for every (workload, market) x site (provider, region, accelerator) that can serve.
+
+    Returns columns workload, market, provider, region, accelerator, rtt_ms, tp.
+    """
+    cand = candidates(scn, sites)
+    ok = cand["listed"] & cand["resident"] & cand["tp"].notna()
+    return cand.loc[ok, [*PAIR, *SITE, "rtt_ms", "tp"]].reset_index(drop=True)
+
+
+def _allowed(scn: Scenario, cand: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(allow-lists admit, residency admits) per candidate row."""
+    listed = np.ones(len(cand), dtype=bool)
+    resident = np.ones(len(cand), dtype=bool)
     for w in scn.workloads.values():
         mine = (cand["workload"] == w.name).to_numpy()
         if w.providers is not None:
-            ok &= ~mine | cand["provider"].isin(w.providers).to_numpy()
+            listed &= ~mine | cand["provider"].isin(w.providers).to_numpy()
         if w.accelerators is not None:
-            ok &= ~mine | cand["accelerator"].isin(w.accelerators).to_numpy()
+            listed &= ~mine | cand["accelerator"].isin(w.accelerators).to_numpy()
         for m, allowed in w.residency.items():
             here = mine & (cand["market"] == m).to_numpy()
-            ok &= ~here | cand["jurisdiction"].isin(allowed).to_numpy()
-    return ok
+            resident &= ~here | cand["jurisdiction"].isin(allowed).to_numpy()
+    return listed, resident
 
 
 def priced_offerings(scn: Scenario) -> pd.DataFrame:
