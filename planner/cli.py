@@ -17,6 +17,7 @@ from planner import catalog_report
 from planner.catalog import BUNDLED, load_catalog
 from planner.errors import PlanError
 from planner.pipeline import solve as solve_plan
+from planner.pipeline import solve_and_explain
 from planner.scenario import load_scenario
 from planner.solver import SolverFailed
 
@@ -135,6 +136,34 @@ def print_plan(plan) -> None:
         out.print(render(pivot, "On-demand and spot instances per month"))
     if len(plan.unmet):
         out.print(render(plan.unmet, "[red]Unmet demand (tokens/s)[/]"))
+
+
+@app.command()
+def explain(scenario: ScenarioArg,
+            format: Annotated[Format, typer.Option("--format", help="table or json")] =
+            Format.table,
+            solver: Annotated[str, typer.Option(help="auto or highs")] = "auto") -> None:
+    """Which constraints bind, what one more unit is worth, and why demand is unmet."""
+    plan, why = guarded(lambda: solve_and_explain(scenario, solver=solver))
+    if format is Format.json:
+        records = {name: json.loads(getattr(why, name).to_json(orient="records"))
+                   for name in ("binding", "residency", "unmet")}
+        sys.stdout.write(json.dumps({"status": plan.status, "total_cost": plan.total_cost,
+                                     **records}, indent=2) + "\n")
+    else:
+        out.print(f"[bold]{plan.scenario.name}[/]: {plan.status}, total cost "
+                  f"[bold]{money(plan.total_cost)}[/]")
+        if why.binding.empty:
+            out.print("No capacity limit, share cap, budget, spot cap, resilience row or "
+                      "contract binds: the plan buys the cheapest way to serve.")
+        else:
+            out.print(render(why.binding[["constraint", "month", "meaning"]],
+                             "Binding constraints (largest effect first)", limit=25))
+        if len(why.residency):
+            out.print(render(why.residency[["workload", "market", "meaning"]], "Residency"))
+        if len(why.unmet):
+            out.print(render(why.unmet, "[red]Unmet demand: what stood in the way[/]"))
+    raise typer.Exit(EXIT_UNMET if plan.status == "unmet_demand" else EXIT_OK)
 
 
 catalog_app = typer.Typer(no_args_is_help=True, help="Check, show and import catalogs.")

@@ -47,8 +47,27 @@ def solve_lp(lp: LinearModel, solver: str = "auto", time_limit: float | None = N
             solver = "cbc"
     gap = DEFAULT_GAP if gap is None else gap
     if solver == "highs":
-        return _solve_highs(lp, time_limit, gap, threads)
+        started = time.perf_counter()
+        arrays = lp.arrays()
+        matrix_seconds = time.perf_counter() - started
+        sol = _solve_highs(arrays, time_limit, gap, threads)
+        sol.handoff_seconds += matrix_seconds
+        return sol
     return _solve_pulp(lp, solver, time_limit, gap, threads)
+
+
+def duals_at(lp: LinearModel, x: np.ndarray) -> np.ndarray:
+    """Row duals of the LP with every integer variable fixed at its value in `x`."""
+    a = lp.arrays()
+    fixed = np.round(x[a["integer"]])
+    a["lower"][a["integer"]] = fixed
+    a["upper"] = a["upper"].copy()
+    a["upper"][a["integer"]] = fixed
+    a["integer"] = np.zeros_like(a["integer"])
+    sol = _solve_highs(a, None, DEFAULT_GAP, None)
+    if sol.duals is None:
+        raise SolverFailed("HiGHS gave no duals for the fixed LP")
+    return sol.duals
 
 
 @contextlib.contextmanager
@@ -64,11 +83,11 @@ def _no_banner():
         os.close(saved), os.close(null)
 
 
-def _solve_highs(lp: LinearModel, time_limit, gap, threads) -> Solution:
+def _solve_highs(a: dict[str, np.ndarray], time_limit, gap, threads) -> Solution:
     import highspy
 
     handoff = time.perf_counter()
-    a = lp.arrays()
+    n_cols, n_rows = a["A"].shape[1], a["A"].shape[0]
     is_mip = bool(a["integer"].any())
     with _no_banner():
         h = highspy.Highs()
@@ -79,12 +98,12 @@ def _solve_highs(lp: LinearModel, time_limit, gap, threads) -> Solution:
     if threads is not None:
         h.setOptionValue("threads", int(threads))
     model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = lp.n_cols, lp.n_rows
+    model.num_col_, model.num_row_ = n_cols, n_rows
     model.col_cost_, model.col_lower_, model.col_upper_ = a["cost"], a["lower"], a["upper"]
     model.row_lower_, model.row_upper_ = a["row_lower"], a["row_upper"]
     matrix = a["A"]
     model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.num_col_, model.a_matrix_.num_row_ = lp.n_cols, lp.n_rows
+    model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n_cols, n_rows
     model.a_matrix_.start_ = matrix.indptr.astype(np.int32)
     model.a_matrix_.index_ = matrix.indices.astype(np.int32)
     model.a_matrix_.value_ = matrix.data
@@ -109,7 +128,7 @@ def _solve_highs(lp: LinearModel, time_limit, gap, threads) -> Solution:
     else:
         raise SolverFailed(f"HiGHS found no plan: {h.modelStatusToString(status)}")
     sol = h.getSolution()
-    x = np.asarray(sol.col_value) if lp.n_cols else np.zeros(0)
+    x = np.asarray(sol.col_value) if n_cols else np.zeros(0)
     duals = np.asarray(sol.row_dual) if (not is_mip and sol.dual_valid) else None
     objective = float(a["cost"] @ x)
     mip_gap = float(info.mip_gap) if is_mip else 0.0
