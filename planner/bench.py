@@ -77,7 +77,7 @@ def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = N
     plan = make_plan(pm, sol)
     plan.write_csv(folder / f"fleet-{size}")
     marks.append(time.perf_counter())
-    load, build, solve, report = np.diff(marks)
+    load, build, _, report = np.diff(marks)
     return {"size": size, "status": plan.status, "total_cost": round(plan.total_cost, 2),
             "variables": pm.lp.n_cols, "constraints": pm.lp.n_rows,
             "nonzeros": int(pm.lp.arrays()["A"].nnz),

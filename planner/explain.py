@@ -71,7 +71,7 @@ def binding_constraints(pm: PlanModel, x: np.ndarray, duals: np.ndarray) -> pd.D
     serve = pm.lp.values("serve", x)["value"].to_numpy().reshape(len(pm.options), pm.months)
     throughput = (serve * pm.options["tp"].to_numpy()[:, None]).sum(axis=0)
     share = _rows(pm, "max_share", duals)
-    per_point = lambda f: -f["dual"] * throughput[f["t"]] * 0.01  # noqa: E731
+    per_point = lambda f: -f["dual"] * throughput[f["t"]] * 0.01
     add(share, "max_share", lambda f: f["provider"] + " share cap", per_point,
         lambda f: usd(per_point(f)) + " saved per extra point of " + f["provider"] +
         "'s share in " + months[f["t"]])
@@ -89,7 +89,7 @@ def binding_constraints(pm: PlanModel, x: np.ndarray, duals: np.ndarray) -> pd.D
 
     spot = _rows(pm, "spot", duals)
     chips_w = pd.DataFrame(serve).groupby(pm.options["workload"].to_numpy()).sum()
-    spot_value = lambda f: -f["dual"] * chips_w.to_numpy()[  # noqa: E731
+    spot_value = lambda f: -f["dual"] * chips_w.to_numpy()[
         chips_w.index.get_indexer(f["workload"]), f["t"]] * 0.01
     add(spot, "spot", lambda f: f["workload"] + " spot share", spot_value,
         lambda f: usd(spot_value(f)) + " saved per extra point of spot for " +
@@ -99,7 +99,7 @@ def binding_constraints(pm: PlanModel, x: np.ndarray, duals: np.ndarray) -> pd.D
     if len(supply):
         signed = pm.contract_chips[supply["pool"], supply["t"]] > 0
         supply = supply[signed].merge(pm.pools[SITE], left_on="pool", right_index=True)
-        where = lambda f: f["accelerator"] + " in " + f["provider"] + "/" + f["region"]  # noqa
+        where = lambda f: f["accelerator"] + " in " + f["provider"] + "/" + f["region"]
         add(supply, "contract", lambda f: "signed " + where(f), lambda f: -f["dual"],
             lambda f: usd(-f["dual"]) + " saved per extra signed chip of " + where(f) +
             " in " + months[f["t"]])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import workload
 from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.pipeline import solve_and_explain
+
+from conftest import workload
 
 FEB = "horizon: {start: 2027-02, months: 1}\n"
 
@@ -17,7 +18,7 @@ def test_limit_shadow_price(make):
     # replaces a gcp chip and saves 1 $/chip-h x 672 h
     body = FEB + "purchase: {integer: false}\n" + workload("{us-east: 16000}") + \
         "limits:\n  - {provider: aws, accelerator: h100-sxm, chips: 5}\n"
-    plan, why = solve_and_explain(make(body))
+    _, why = solve_and_explain(make(body))
     row = why.binding.iloc[0]
     assert row["constraint"] == "limit" and row["month"] == "2027-02"
     assert row["shadow_price"] == pytest.approx(672)
@@ -39,7 +40,7 @@ def test_unmet_names_the_binding_limit(make):
         "limits:\n  - {accelerator: h100-sxm, chips: 6}\n"
     result = CliRunner().invoke(app, ["explain", str(make(body))])
     assert result.exit_code == 3, result.output
-    plan, why = solve_and_explain(make(body))
+    _, why = solve_and_explain(make(body))
     assert why.unmet.iloc[0]["tokens_per_s"] == pytest.approx(4000)
     assert "limit limits[0] any / any / h100-sxm" in why.unmet.iloc[0]["reason"]
 
