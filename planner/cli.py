@@ -166,6 +166,49 @@ def explain(scenario: ScenarioArg,
     raise typer.Exit(EXIT_UNMET if plan.status == "unmet_demand" else EXIT_OK)
 
 
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+def diff(a: Annotated[Path, typer.Argument(help="Scenario YAML or `plan solve` JSON")],
+         b: Annotated[Path, typer.Argument(help="Scenario YAML or `plan solve` JSON")],
+         format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.table) -> None:
+    """What changes from plan A to plan B: cost per month, provider, chip, kind, purchases."""
+    from planner import diff as plan_diff
+
+    def load(path: Path):
+        if path.suffix == ".json":
+            return plan_diff.load_result(path)
+        return solve_plan(path)
+
+    tables = guarded(lambda: plan_diff.diff(load(a), load(b)))
+    if format is DiffFormat.json:
+        sys.stdout.write(json.dumps({k: json.loads(v.to_json(orient="records"))
+                                     for k, v in tables.items()}, indent=2) + "\n")
+    elif format is DiffFormat.csv:
+        frames = [t.rename(columns={t.columns[0]: "key"}).assign(table=name)
+                  for name, t in tables.items() if name != "purchases"]
+        pd.concat(frames)[["table", "key", "a", "b", "delta", "pct"]].to_csv(
+            sys.stdout, index=False)
+    else:
+        tables["purchases"] = tables["purchases"][
+            ["provider", "region", "instance", "kind", "start", "instances_a", "instances_b",
+             "a", "b", "delta", "pct"]]
+        for name, table in tables.items():
+            shown = table.assign(delta=table["delta"].map(signed),
+                                 pct=table["pct"].map(lambda p: "" if pd.isna(p)
+                                                      else f"{p:+.1f}%"))
+            out.print(render(shown, f"{name}: A = {a.name}, B = {b.name}",
+                             money_cols=("a", "b")))
+
+
+def signed(value: float) -> str:
+    return ("+" if value > 0 else "-" if value < 0 else "") + money(abs(value))
+
+
 catalog_app = typer.Typer(no_args_is_help=True, help="Check, show and import catalogs.")
 app.add_typer(catalog_app, name="catalog")
 CatalogDir = Annotated[Path, typer.Argument(help="Catalog folder")]

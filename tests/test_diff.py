@@ -1,0 +1,43 @@
+"""Two scenarios whose difference is known by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import workload
+from typer.testing import CliRunner
+
+import planner
+from planner.cli import app
+from planner.diff import diff
+
+FEB = "horizon: {start: 2027-02, months: 1}\npurchase: {integer: false}\n"
+
+
+def test_discount_and_limit_deltas(make, tmp_path):
+    a = make(FEB + workload("{us-east: 8000}"))
+    plan_a = planner.solve(a)
+    # B: aws capped at 1 chip -> 1 aws chip (10) + 3 gcp chips (11) instead of 4 aws chips
+    b = make(FEB + workload("{us-east: 8000}") +
+             "limits:\n  - {provider: aws, chips: 1}\n")
+    plan_b = planner.solve(b)
+    tables = diff(plan_a, plan_b)
+    total = tables["total"].iloc[0]
+    assert total["a"] == pytest.approx(4 * 10 * 672)
+    assert total["delta"] == pytest.approx(3 * 672)
+    assert total["pct"] == pytest.approx(3 * 672 / (40 * 672) * 100)
+    prov = tables["provider"].set_index("provider")["delta"]
+    assert prov["aws"] == pytest.approx(-3 * 10 * 672)
+    assert prov["gcp"] == pytest.approx(3 * 11 * 672)
+    bought = tables["purchases"].set_index("provider")["instances_delta"]
+    assert bought["gcp"] == pytest.approx(3 / 8)
+
+    # the same through the CLI, reading one side from a saved JSON result
+    saved = tmp_path / "a.json"
+    saved.write_text(json.dumps(plan_a.to_dict()))
+    result = CliRunner().invoke(app, ["diff", str(saved), str(b), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"][0]["delta"] == pytest.approx(3 * 672)
+    result = CliRunner().invoke(app, ["diff", str(saved), str(b), "--format", "csv"])
+    assert "provider,gcp," in result.stdout
