@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from enum import Enum
@@ -39,10 +40,13 @@ def fail(code: int, message: str) -> None:
     raise typer.Exit(code)
 
 
-def guarded(run):
-    """Run `run()`: user mistakes exit 2 with one line, anything else exits 1 (no traceback)."""
+def guarded(run, status: str | None = None):
+    """Run `run()`: user mistakes exit 2 with one line, anything else exits 1 (no traceback).
+    With `status`, a spinner on a terminal's stderr says what is running."""
+    spinner = err.status(status) if status and err.is_terminal else contextlib.nullcontext()
     try:
-        return run()
+        with spinner:
+            return run()
     except PlanError as exc:
         fail(EXIT_INPUT, f"error: {exc}")
     except SolverFailed as exc:
@@ -102,7 +106,8 @@ def solve(scenario: ScenarioArg,
           ) -> None:
     """Solve a scenario and print the plan. Exit 3 when demand is left unmet."""
     plan = guarded(lambda: solve_plan(scenario, solver=solver, time_limit=time_limit,
-                                      gap=gap, threads=threads))
+                                      gap=gap, threads=threads),
+                   f"Building and solving {scenario}...")
     if out_dir is not None:
         guarded(lambda: plan.write_csv(out_dir))
     if format is Format.json:
@@ -144,7 +149,8 @@ def explain(scenario: ScenarioArg,
             Format.table,
             solver: Annotated[str, typer.Option(help="auto or highs")] = "auto") -> None:
     """Which constraints bind, what one more unit is worth, and why demand is unmet."""
-    plan, why = guarded(lambda: solve_and_explain(scenario, solver=solver))
+    plan, why = guarded(lambda: solve_and_explain(scenario, solver=solver),
+                        f"Solving and explaining {scenario}...")
     if format is Format.json:
         records = {name: json.loads(getattr(why, name).to_json(orient="records"))
                    for name in ("binding", "residency", "unmet")}
@@ -184,7 +190,7 @@ def diff(a: Annotated[Path, typer.Argument(help="Scenario YAML or `plan solve` J
             return plan_diff.load_result(path)
         return solve_plan(path)
 
-    tables = guarded(lambda: plan_diff.diff(load(a), load(b)))
+    tables = guarded(lambda: plan_diff.diff(load(a), load(b)), f"Solving {a} and {b}...")
     if format is DiffFormat.json:
         sys.stdout.write(json.dumps({k: json.loads(v.to_json(orient="records"))
                                      for k, v in tables.items()}, indent=2) + "\n")

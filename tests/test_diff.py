@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import workload
 from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
 from planner.diff import diff
+
+from conftest import workload
 
 FEB = "horizon: {start: 2027-02, months: 1}\npurchase: {integer: false}\n"
 
