@@ -241,6 +241,24 @@ def catalog_show(folder: Annotated[Path, typer.Option("--catalog")] = BUNDLED / 
                      money_cols=("$/chip-h", "$/1M tok"), limit=200))
 
 
+@catalog_app.command("import-skypilot")
+def catalog_import(path: Annotated[Path, typer.Argument(help="A SkyPilot vms.csv")],
+                   provider: Annotated[str, typer.Option(help="Our provider id, e.g. aws")],
+                   as_of: Annotated[str, typer.Option(help="Date of the SkyPilot data")],
+                   folder: Annotated[Path, typer.Option("--catalog")] = BUNDLED / "default",
+                   source: Annotated[str | None, typer.Option(help="Source text")] = None,
+                   ) -> None:
+    """Write <catalog>/offerings/<provider>.csv from a SkyPilot vms.csv."""
+    from planner.skypilot import import_vms
+
+    offers, left_out = guarded(lambda: import_vms(path, provider, folder, source, as_of))
+    out.print(f"{folder / 'offerings' / (provider + '.csv')}: {len(offers)} offerings, "
+              f"{offers['accelerator'].nunique()} accelerators, "
+              f"{offers['region'].nunique()} regions")
+    if left_out:
+        out.print(f"[yellow]left out, no coordinates in regions.csv[/]: {', '.join(left_out)}")
+
+
 @app.command()
 def bench(sizes: Annotated[list[str] | None, typer.Argument(help="S, M, L, L-milp")] = None,
           out_dir: Annotated[Path, typer.Option("--out", help="Scenarios, plans and bench.json")]

@@ -1,0 +1,82 @@
+"""`plan catalog import-skypilot`, `check` and `show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+
+from conftest import SRC, TABLES
+
+FIXTURE = Path(__file__).parent / "fixtures" / "skypilot_vms.csv"
+
+
+def write_catalog(folder: Path) -> Path:
+    folder.mkdir()
+    for name, lines in TABLES.items():
+        (folder / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_import_skypilot_fixture(tmp_path):
+    cat = write_catalog(tmp_path / "cat")
+    result = CliRunner().invoke(app, ["catalog", "import-skypilot", str(FIXTURE),
+                                      "--provider", "aws", "--as-of", "2025-10-01",
+                                      "--catalog", str(cat)])
+    assert result.exit_code == 0, result.output
+    assert "us-west-9" in result.stdout  # no coordinates: left out and said so
+    got = pd.read_csv(cat / "offerings" / "aws.csv").set_index("instance")
+    assert sorted(got.index) == ["g6.xlarge", "inf2.48xlarge", "p5.48xlarge", "tpu-v5p-8",
+                                 "tpu-v6e-4"]
+    p5 = got.loc["p5.48xlarge"]
+    assert (p5["accelerator"], p5["chips"], p5["on_demand_hourly"], p5["spot_hourly"]) == \
+        ("h100-sxm", 8, 98.32, 38.5)  # spot: the lowest zone
+    assert got.loc["tpu-v5p-8", "chips"] == 4  # v5p-8 counts TensorCores
+    assert got.loc["tpu-v6e-4", "chips"] == 4
+    assert got.loc["inf2.48xlarge", "chips"] == 12
+    assert (got["as_of"] == "2025-10-01").all() and got["source"].str.len().gt(0).all()
+
+
+def test_check_reports_coverage_and_bad_cells(tmp_path):
+    cat = write_catalog(tmp_path / "cat")
+    result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
+    assert result.exit_code == 0, result.output
+    assert "providers (2): aws, gcp" in result.stdout
+    assert "accelerators never offered (1): trn2" in result.stdout
+    bad = (cat / "throughput.csv").read_text().replace("1000,500", "-5,500")
+    (cat / "throughput.csv").write_text(bad)
+    result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
+    assert result.exit_code == 2
+    assert "throughput.csv:2: tokens_per_s_per_chip: expected a number > 0, got '-5'" in \
+        result.stderr
+
+
+@pytest.mark.parametrize("row,message", [
+    (f"aws,us-east-1,p6,h100-sxm,8,80,,{SRC},extra", "not a readable CSV"),
+    (f"aws,us-east-1,p6,h100-sxm,0,80,,{SRC}", "chips: expected an integer > 0"),
+    (f"aws,nowhere-1,p6,h100-sxm,8,80,,{SRC}", "region 'nowhere-1'"),
+    ("aws,us-east-1,p6,h100-sxm,8,80,,test,2025-13-01", "as_of: expected a date"),
+])
+def test_check_broken_offerings(tmp_path, row, message):
+    cat = write_catalog(tmp_path / "cat")
+    with (cat / "offerings.csv").open("a") as f:
+        f.write(row + "\n")
+    result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "offerings.csv" in result.stderr
+
+
+def test_show_sorts_cheapest_first(tmp_path):
+    cat = write_catalog(tmp_path / "cat")
+    result = CliRunner().invoke(app, ["catalog", "show", "--catalog", str(cat)],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if "h100-sxm" in line]
+    # aws p5 at 10 $/chip-h and 2000 tok/s: 10 / (2000 x 3600) x 1e6 = $1.39 per 1M tokens
+    assert "aws" in lines[0] and "$1.39" in lines[0]
+    assert "gcp" in lines[1]
