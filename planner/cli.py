@@ -128,6 +128,13 @@ def print_plan(plan) -> None:
     for by in ("provider", "accelerator", "kind"):
         table = plan.cost_by(by).reset_index().sort_values("cost", ascending=False)
         out.print(render(table, f"Cost per {by} (inside the horizon)", money_cols=("cost",)))
+    unit = plan.unit_costs().groupby("workload").agg(
+        tokens_millions=("tokens_millions", "sum"), cost=("cost", "sum"),
+        utilization=("utilization", "first"))
+    unit["$/1M tokens"] = unit["cost"] / unit["tokens_millions"].where(unit["tokens_millions"] > 0)
+    out.print(render(unit.reset_index(), "Cost per 1M output tokens (peak rate all month, "
+                     "capacity planned at the stated utilization)",
+                     money_cols=("cost", "$/1M tokens")))
     commits = plan.purchases[plan.purchases["kind"].str.startswith("commit")]
     if len(commits):
         out.print(render(commits.drop(columns=["kind"]), "Commitments to buy",

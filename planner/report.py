@@ -67,6 +67,25 @@ class Plan:
         tokens = self.output_tokens
         return float(self.spend["cost"].sum()) / tokens * 1e6 if tokens else float("nan")
 
+    def unit_costs(self) -> pd.DataFrame:
+        """$ per 1M output tokens per workload and month, fully loaded: each month's spend
+        is shared over workloads in proportion to the cost of the chips they use; tokens
+        are the served peak tokens/s all month, on capacity planned at `utilization`."""
+        hours = dict(zip(self.scenario.month_labels, self.scenario.hours))
+        tokens = self.served.assign(
+            tokens_m=self.served["served"] * self.served["month"].map(hours) * 3600 / 1e6
+        ).groupby(["workload", "month"])["tokens_m"].sum()
+        used = self.assignments.groupby(["workload", "month"])["cost"].sum()
+        share = used / used.groupby(level="month").transform("sum")
+        spend = self.cost_by_month
+        cost = share * spend.reindex(share.index.get_level_values("month")).to_numpy()
+        table = pd.DataFrame({"tokens_millions": tokens, "cost": cost}).fillna(0.0)
+        table["usd_per_1m_tokens"] = table["cost"] / table["tokens_millions"].where(
+            table["tokens_millions"] > 0)
+        table["utilization"] = table.index.get_level_values("workload").map(
+            {w.name: w.utilization for w in self.scenario.workloads.values()})
+        return table.reset_index()
+
     def summary(self) -> pd.DataFrame:
         rows = [("total cost (USD)", self.total_cost),
                 ("spend inside the horizon", float(self.spend["cost"].sum())),
@@ -84,6 +103,7 @@ class Plan:
                 "cost_by_provider": self.cost_by("provider").reset_index(),
                 "cost_by_accelerator": self.cost_by("accelerator").reset_index(),
                 "cost_by_kind": self.cost_by("kind").reset_index(),
+                "unit_costs": self.unit_costs(),
                 "spend": self.spend, "assignments": self.assignments,
                 "purchases": self.purchases, "unmet": self.unmet}
 
@@ -101,6 +121,7 @@ class Plan:
                 "assignments": records(self.assignments),
                 "purchases": records(self.purchases),
                 "unmet": records(self.unmet[["workload", "market", "month", "tokens_per_s"]]),
+                "unit_costs": records(self.unit_costs()),
                 "solver": self.solver}
 
     def write_csv(self, folder: Path) -> list[Path]:

@@ -193,3 +193,16 @@ def test_plan_tables_rebuild_the_balances(make):
     assert (spot <= 0.2 * total.reindex(spot.index) + 1e-6).all()
     assert plan.total_cost == pytest.approx(
         plan.purchases["total_cost"].sum() + plan.cost_by("kind")["contract"])
+
+
+def test_unit_costs(make):
+    # 8000 tok/s on 4 chips at 10 $/chip-h in February: 80 x 672 $ ... continuous: 4 chips
+    body = FEB + CONTINUOUS + workload("{us-east: 8000}", utilization="0.5")
+    plan = planner.solve(make(body))
+    row = plan.unit_costs().iloc[0]
+    tokens = 8000 * 672 * 3600 / 1e6
+    assert row["tokens_millions"] == pytest.approx(tokens)
+    # utilization 0.5 plans 16000 tok/s: 8 chips
+    assert row["cost"] == pytest.approx(8 * 10 * 672)
+    assert row["usd_per_1m_tokens"] == pytest.approx(8 * 10 * 672 / tokens)
+    assert row["utilization"] == 0.5
