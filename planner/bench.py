@@ -35,8 +35,9 @@ def fleet_scenario(size: str, catalog: Path = BUNDLED / "default", seed: int = 7
     """A scenario dict of the given size; the same seed gives the same scenario."""
     workloads, markets, months, integer = SIZES[size]
     rng = np.random.default_rng(seed)
-    curve = load_catalog(catalog).throughput
-    models = sorted(curve["model"].unique())
+    cat = load_catalog(catalog)
+    curve = cat.throughput[cat.throughput["accelerator"].isin(cat.offerings["accelerator"])]
+    models = sorted(curve["model"].unique())  # models some offering can serve
     names = list(MARKETS)[:markets]
     jurisdictions = {MARKETS[m][2] for m in names}
     spec_workloads = {}
@@ -63,10 +64,11 @@ def fleet_scenario(size: str, catalog: Path = BUNDLED / "default", seed: int = 7
     }
 
 
-def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = None) -> dict:
+def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = None,
+            catalog: Path = BUNDLED / "default") -> dict:
     """Run one size through every stage and time each."""
     path = folder / f"fleet-{size}.yaml"
-    path.write_text(yaml.safe_dump(fleet_scenario(size, seed=seed), sort_keys=False))
+    path.write_text(yaml.safe_dump(fleet_scenario(size, catalog, seed), sort_keys=False))
     marks = [time.perf_counter()]
     scn = load_scenario(path)
     marks.append(time.perf_counter())
