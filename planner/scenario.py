@@ -88,6 +88,16 @@ def month_hours(start: int, count: int) -> np.ndarray:
 
 # --- YAML with line numbers -------------------------------------------------------------
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.2 floats such as 5.0e7 (1.1 wants 5.0e+7)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
 def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
     try:
         text = file.read_text(encoding="utf-8")
@@ -96,7 +106,7 @@ def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanError(f"cannot read the scenario file ({exc})", file=str(file)) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -105,7 +115,7 @@ def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
     if root is None:
         raise PlanError("the scenario file is empty", file=str(file))
     lines: dict[Path_, int] = {}
-    constructor = yaml.SafeLoader("")
+    constructor = _Loader("")
 
     def build(node: yaml.Node, path: Path_) -> object:
         lines.setdefault(path, node.start_mark.line + 1)

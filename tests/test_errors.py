@@ -120,3 +120,9 @@ def test_unmet_demand_exits_3_with_json(make):
     assert data["unmet"][0]["market"] == "us-east"
     assert set(data) >= {"status", "total_cost", "cost_by_month", "assignments", "purchases",
                          "unmet", "solver"}
+
+
+def test_scientific_notation_numbers(make):
+    # YAML 1.1 reads 5.0e7 as text; the spec writes budgets that way
+    result = run("validate", str(make(GOOD + "budget: {monthly_max: 5.0e7}\n")))
+    assert result.exit_code == 0, result.output
