@@ -2,9 +2,9 @@
 
 from planner.catalog import Catalog, load_catalog
 from planner.errors import PlanError
-from planner.pipeline import solve
+from planner.pipeline import solve, solve_and_explain
 from planner.report import Plan
 from planner.scenario import Scenario, load_scenario
 
 __all__ = ["Catalog", "Plan", "PlanError", "Scenario", "load_catalog", "load_scenario",
-           "solve"]
+           "solve", "solve_and_explain"]
