@@ -1,7 +1,8 @@
 """Fleet-scale benchmark: reproducible scenarios from a catalog, timed stage by stage.
 
 Sizes (workloads x markets x months): S 3 x 2 x 6, M 8 x 4 x 12, L 20 x 8 x 12; every
-offering of the catalog, terms [12, 36], resilience on. `L-milp` is L with whole instances.
+offering of the catalog, terms [12, 36], resilience on (losing a provider, or a region
+when the catalog has one provider). `L-milp` is L with whole instances.
 Each size runs in its own process so that peak memory (ru_maxrss) is its own.
 """
 
@@ -60,7 +61,9 @@ def fleet_scenario(size: str, catalog: Path = BUNDLED / "default", seed: int = 7
         "markets": {m: dict(zip(("lat", "lon", "jurisdiction"), MARKETS[m])) for m in names},
         "workloads": spec_workloads,
         "purchase": {"terms": [12, 36], "integer": integer},
-        "resilience": {"survive": "provider", "keep": 0.5},
+        # survive a provider where the catalog has several, else a region
+        "resilience": {"survive": "provider" if cat.offerings["provider"].nunique() > 1
+                       else "region", "keep": 0.5},
     }
 
 

@@ -1,7 +1,7 @@
 """Why the plan is what it is: binding constraints, their shadow prices, and unmet demand.
 
-Shadow prices are row duals of the LP (for an integer plan: of the LP with every integer
-choice fixed at the plan's value). A dual is d(objective)/d(right-hand side); the objective
+Shadow prices are row duals of the LP (for a plan in whole instances: of its LP
+relaxation, where one more chip of a limit is worth what it saves before rounding). A dual is d(objective)/d(right-hand side); the objective
 is cost plus 1e6 $ per token/s-month left unmet, so where demand is short the prices carry
 that penalty.
 """
@@ -16,7 +16,7 @@ import pandas as pd
 from planner.model import SITE, PlanModel
 from planner.report import UNMET_TOL
 from planner.serving import PAIR, candidates, priced_offerings
-from planner.solver import Solution, duals_at
+from planner.solver import Solution, relaxation
 
 TOL = 1e-6
 BINDING_COLUMNS = ["constraint", "subject", "month", "shadow_price", "meaning"]
@@ -30,9 +30,10 @@ class Explanation:
 
 
 def explain(pm: PlanModel, sol: Solution) -> Explanation:
-    duals = sol.duals if sol.duals is not None else duals_at(pm.lp, sol.x)
-    binding = binding_constraints(pm, sol.x, duals)
-    return Explanation(binding, residency_cost(pm, duals), unmet_reasons(pm, sol.x, binding))
+    lp = sol if sol.duals is not None else relaxation(pm.lp)
+    binding = binding_constraints(pm, lp.x, lp.duals)
+    return Explanation(binding, residency_cost(pm, lp.duals),
+                       unmet_reasons(pm, sol.x, binding))
 
 
 def _rows(pm: PlanModel, name: str, duals: np.ndarray) -> pd.DataFrame:
@@ -180,7 +181,7 @@ def _why(w, market: str, cand: pd.DataFrame, binding: pd.DataFrame) -> str:
     mine = binding[binding["constraint"].isin(["limit", "budget", "max_share", "contract"])
                    | binding["subject"].str.startswith(f"{w.name}/{market} ")]
     if mine.empty:
-        return f"{len(fast)} sites can serve it; no single constraint stands out"
+        return f"{len(fast)} site(s) can serve it; no single constraint stands out"
     names = mine.groupby(["constraint", "subject"], sort=False).size().index
     return "binding: " + "; ".join(f"{c} {s}" for c, s in names[:4])
 

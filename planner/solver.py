@@ -56,18 +56,14 @@ def solve_lp(lp: LinearModel, solver: str = "auto", time_limit: float | None = N
     return _solve_pulp(lp, solver, time_limit, gap, threads)
 
 
-def duals_at(lp: LinearModel, x: np.ndarray) -> np.ndarray:
-    """Row duals of the LP with every integer variable fixed at its value in `x`."""
+def relaxation(lp: LinearModel) -> Solution:
+    """The LP relaxation (integrality dropped), with its row duals."""
     a = lp.arrays()
-    fixed = np.round(x[a["integer"]])
-    a["lower"][a["integer"]] = fixed
-    a["upper"] = a["upper"].copy()
-    a["upper"][a["integer"]] = fixed
     a["integer"] = np.zeros_like(a["integer"])
     sol = _solve_highs(a, None, DEFAULT_GAP, None)
     if sol.duals is None:
-        raise SolverFailed("HiGHS gave no duals for the fixed LP")
-    return sol.duals
+        raise SolverFailed("HiGHS gave no duals for the LP relaxation")
+    return sol
 
 
 @contextlib.contextmanager
