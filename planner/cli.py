@@ -172,6 +172,9 @@ def explain(scenario: ScenarioArg,
         else:
             out.print(render(why.binding[["constraint", "month", "meaning"]],
                              "Binding constraints (largest effect first)", limit=25))
+            if plan.status == "unmet_demand":
+                out.print("Demand is short: these prices count the 1e6 $ penalty per "
+                          "token/s-month left unmet.")
         if len(why.residency):
             out.print(render(why.residency[["workload", "market", "meaning"]], "Residency"))
         if len(why.unmet):
