@@ -97,7 +97,8 @@ def validate(scenario: ScenarioArg) -> None:
 def solve(scenario: ScenarioArg,
           format: Annotated[Format, typer.Option("--format", help="table or json")] =
           Format.table,
-          out_dir: Annotated[Path | None, typer.Option("--out", help="Write CSV tables here")]
+          out_dir: Annotated[Path | None, typer.Option(
+              "--out", help="Write CSV tables, plan.xlsx and report.html here")]
           = None,
           time_limit: Annotated[float | None, typer.Option(help="Seconds")] = None,
           gap: Annotated[float | None, typer.Option(help="Relative MIP gap")] = None,
@@ -105,16 +106,27 @@ def solve(scenario: ScenarioArg,
           solver: Annotated[str, typer.Option(help="auto, highs, pulp-highs or cbc")] = "auto",
           ) -> None:
     """Solve a scenario and print the plan. Exit 3 when demand is left unmet."""
-    plan = guarded(lambda: solve_plan(scenario, solver=solver, time_limit=time_limit,
-                                      gap=gap, threads=threads),
-                   f"Building and solving {scenario}...")
+    plan, why = guarded(lambda: solve_and_explain(scenario, solver=solver,
+                                                  time_limit=time_limit, gap=gap,
+                                                  threads=threads, why=out_dir is not None),
+                        f"Building and solving {scenario}...")
     if out_dir is not None:
-        guarded(lambda: plan.write_csv(out_dir))
+        guarded(lambda: write_reports(plan, why, out_dir), "Writing reports...")
     if format is Format.json:
         sys.stdout.write(json.dumps(plan.to_dict(), indent=2) + "\n")
     else:
         print_plan(plan)
     raise typer.Exit(EXIT_UNMET if plan.status == "unmet_demand" else EXIT_OK)
+
+
+def write_reports(plan, why, folder: Path) -> None:
+    """CSV tables, plan.xlsx and report.html in `folder`."""
+    from planner.export import write_html, write_xlsx
+
+    plan.write_csv(folder)
+    extra = {"binding constraints": why.binding, "unmet reasons": why.unmet}
+    write_xlsx(plan, folder / "plan.xlsx", extra)
+    write_html(plan, folder / "report.html", extra)
 
 
 def print_plan(plan) -> None:
