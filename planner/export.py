@@ -17,6 +17,8 @@ from planner.report import Plan
 MONEY_COLUMNS = {"cost", "monthly_cost", "cost_in_horizon", "cost_after_horizon",
                  "total_cost", "a", "b", "delta", "$/1M tokens", "usd_per_1m_tokens"}
 USD = '"$"#,##0.00'
+PURCHASE_SHOWN = ["provider", "region", "instance", "kind", "start", "instances", "chips",
+                  "cost_in_horizon", "cost_after_horizon", "total_cost"]
 
 
 def _sheets(plan: Plan, extra: dict[str, pd.DataFrame] | None) -> dict[str, pd.DataFrame]:
@@ -70,8 +72,9 @@ def _stacked(table: pd.DataFrame, title: str, ylabel: str) -> str:
     if table.empty:
         ax.text(0.5, 0.5, "nothing to show", ha="center", va="center")
     else:
-        table.plot(kind="bar", stacked=True, ax=ax, width=0.8)
-        ax.legend(fontsize=8, ncol=4, loc="upper left")
+        table.plot(kind="bar", stacked=True, ax=ax, width=0.8, legend=table.shape[1] > 1)
+        if table.shape[1] > 1:
+            ax.legend(fontsize=8, ncol=4, loc="lower left", framealpha=0.9)
     ax.set_title(title, fontsize=11)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("")
@@ -124,7 +127,7 @@ STYLE = """
 body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1000px;
 color:#222;font-size:14px}h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;
 border-bottom:1px solid #ccc}.status{font-weight:bold}.unmet{color:#b00020}
-table{border-collapse:collapse;margin:8px 0;font-size:12px}th,td{border:1px solid #ddd;
+table{border-collapse:collapse;margin:8px 0;font-size:12px;max-width:100%}th,td{border:1px solid #ddd;
 padding:3px 7px}th{background:#f3f3f3;text-align:left}td.num{text-align:right}
 .chart svg{max-width:100%;height:auto}.chart,table{page-break-inside:avoid}.none{color:#666}
 .kpi{display:flex;gap:24px;flex-wrap:wrap}.kpi div{background:#f7f7f7;padding:8px 12px}
@@ -155,7 +158,7 @@ def write_html(plan: Plan, path: Path, extra_tables: dict[str, pd.DataFrame] | N
                 "Cost per accelerator": plan.cost_by("accelerator").reset_index(),
                 "Cost per kind": plan.cost_by("kind").reset_index(),
                 "Cost per 1M output tokens per workload and month": plan.unit_costs(),
-                "Purchases": plan.purchases, "Unmet demand": plan.unmet,
+                "Purchases": plan.purchases[PURCHASE_SHOWN], "Unmet demand": plan.unmet,
                 **(extra_tables or {})}
     for title, table in sections.items():
         cls = " class='unmet'" if title == "Unmet demand" and len(table) else ""
