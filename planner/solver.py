@@ -168,5 +168,8 @@ def _solve_pulp(lp: LinearModel, solver: str, time_limit, gap, threads) -> Solut
     x = np.array([v.varValue or 0.0 for v in xs])
     if pulp.LpStatus[prob.status] != "Optimal" or (lp.n_cols and np.isnan(x).any()):
         raise SolverFailed(f"{solver} found no plan: {pulp.LpStatus[prob.status]}")
-    return Solution("optimal", x, None, float(a["cost"] @ x), f"{backend.name} via PuLP",
-                    seconds, 0.0, handoff)
+    # PuLP says "Optimal" for an incumbent found before the time limit too; sol_status tells
+    proven = prob.sol_status == pulp.LpSolutionOptimal
+    return Solution("optimal" if proven else "time_limit", x, None, float(a["cost"] @ x),
+                    f"{backend.name} via PuLP", seconds, 0.0 if proven else float("nan"),
+                    handoff)
