@@ -90,9 +90,7 @@ def charts(plan: Plan) -> list[str]:
           .reindex(months).fillna(0.0) for c in ("provider", "kind")}
     chips = spend.pivot_table(index="month", columns="accelerator", values="chips",
                               aggfunc="sum").reindex(months).fillna(0.0)
-    hours = dict(zip(months, plan.scenario.hours))
-    tokens = (plan.served["served"] * plan.served["month"].map(hours) * 3600 / 1e6) \
-        .groupby(plan.served["month"]).sum().reindex(months)
+    tokens = plan.served_millions().groupby(plan.served["month"]).sum().reindex(months)
     unit = (plan.cost_by_month / tokens).rename("$ per 1M output tokens").to_frame()
     return [_stacked(by["provider"], "Cost per month by provider", "USD"),
             _stacked(by["kind"], "Cost per month by purchase kind", "USD"),

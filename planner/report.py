@@ -54,13 +54,15 @@ class Plan:
         """In-horizon spend grouped by a spend column (month, provider, accelerator, kind)."""
         return self.spend.groupby(column)["cost"].sum().rename("cost")
 
+    def served_millions(self) -> pd.Series:
+        """Millions of output tokens served per `served` row: peak rate held all month."""
+        hours = dict(zip(self.scenario.month_labels, self.scenario.hours))
+        return self.served["served"] * self.served["month"].map(hours) * 3600 / 1e6
+
     @property
     def output_tokens(self) -> float:
         """Output tokens served over the horizon, at each month's peak rate all month."""
-        hours = self.scenario.hours
-        month = {m: i for i, m in enumerate(self.scenario.month_labels)}
-        return float((self.served["served"] * hours[self.served["month"].map(month)]).sum()
-                     * 3600)
+        return float(self.served_millions().sum() * 1e6)
 
     @property
     def cost_per_million_tokens(self) -> float:
@@ -71,10 +73,8 @@ class Plan:
         """$ per 1M output tokens per workload and month, fully loaded: each month's spend
         is shared over workloads in proportion to the cost of the chips they use; tokens
         are the served peak tokens/s all month, on capacity planned at `utilization`."""
-        hours = dict(zip(self.scenario.month_labels, self.scenario.hours))
-        tokens = self.served.assign(
-            tokens_m=self.served["served"] * self.served["month"].map(hours) * 3600 / 1e6
-        ).groupby(["workload", "month"])["tokens_m"].sum()
+        tokens = self.served.assign(tokens_m=self.served_millions()).groupby(
+            ["workload", "month"])["tokens_m"].sum()
         used = self.assignments.groupby(["workload", "month"])["cost"].sum()
         share = used / used.groupby(level="month").transform("sum")
         spend = self.cost_by_month
