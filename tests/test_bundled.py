@@ -1,0 +1,28 @@
+"""The bundled catalog passes its own check and every bundled scenario solves against it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import planner
+from planner.cli import app
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_bundled_catalog_passes_check():
+    result = CliRunner().invoke(app, ["catalog", "check", str(ROOT / "catalogs" / "default")])
+    assert result.exit_code == 0, result.output
+    assert "families (4): gpu, inferentia, tpu, trainium" in result.stdout
+
+
+@pytest.mark.parametrize("name,status", [("inference-2027h1", "optimal"),
+                                         ("committed-resilient", "optimal"),
+                                         ("short-capacity", "unmet_demand")])
+def test_bundled_scenario_solves(name, status):
+    plan = planner.solve(ROOT / "scenarios" / f"{name}.yaml")
+    assert plan.status == status
+    assert plan.total_cost > 0
