@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from planner.catalog import SCHEMA, Catalog
+from planner.errors import PlanError, closest
 
 
 def summary(cat: Catalog) -> pd.DataFrame:
@@ -40,10 +41,15 @@ def price_table(cat: Catalog, provider: str | None = None, accelerator: str | No
     best = cat.throughput.groupby(["accelerator", "model"], as_index=False)[
         "tokens_per_s_per_chip"].max()
     rows = off.merge(best, on="accelerator")
+    known = {"provider": off["provider"], "accelerator": cat.accelerators["id"],
+             "model": cat.throughput["model"]}
     for column, value in (("provider", provider), ("accelerator", accelerator),
                           ("model", model)):
-        if value is not None:
-            rows = rows[rows[column] == value]
+        if value is None:
+            continue
+        if value not in set(known[column]):
+            raise PlanError(closest(value, known[column], column), path=f"--{column}")
+        rows = rows[rows[column] == value]
     rows = rows.sort_values("chip_hour").groupby(
         ["model", "provider", "instance", "accelerator"], as_index=False).agg(
         chips=("chips", "first"), regions=("region", "nunique"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -24,7 +25,8 @@ from planner.solver import SolverFailed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan where AI inference runs: cloud, region, chip and purchase kind.")
-out = Console()
+# Piped or redirected output keeps whole tables (Rich would assume 80 columns); COLUMNS wins.
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 err = Console(stderr=True)
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNMET = 0, 1, 2, 3
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file")]
@@ -67,7 +69,8 @@ def render(df: pd.DataFrame, title: str, money_cols=(), limit: int = 40) -> Tabl
     table = Table(title=title, title_justify="left", show_lines=False)
     for col in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(str(col), justify="right" if numeric else "left",
+                         no_wrap=numeric, overflow="ellipsis" if numeric else "fold")
     for _, row in df.head(limit).iterrows():
         cells = []
         for col in df.columns:
@@ -258,8 +261,16 @@ def catalog_show(folder: Annotated[Path, typer.Option("--catalog")] = BUNDLED / 
                  model: str | None = None) -> None:
     """Price per chip-hour, tokens/s per chip and $ per 1M output tokens, cheapest first."""
     cat = guarded(lambda: load_catalog(folder))
-    table = catalog_report.price_table(cat, provider, accelerator, model)
-    out.print(render(table, "On-demand list price at full load (best measured throughput)",
+    table = guarded(lambda: catalog_report.price_table(cat, provider, accelerator, model))
+    chosen = {"provider": provider, "accelerator": accelerator, "model": model}
+    shown = ", ".join(f"{k} {v}" for k, v in chosen.items() if v)
+    if table.empty:
+        out.print(f"[yellow]No offering with throughput rows matches {shown}.[/] "
+                  "`plan catalog check` lists what is measured but never offered.")
+        return
+    title = "On-demand list price at full load (best measured throughput)"
+    out.print(render(table.drop(columns=[k for k, v in chosen.items() if v]),
+                     f"{shown}: {title}" if shown else title,
                      money_cols=("$/chip-h", "$/1M tok"), limit=200))
 
 

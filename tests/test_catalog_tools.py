@@ -80,3 +80,16 @@ def test_show_sorts_cheapest_first(tmp_path):
     # aws p5 at 10 $/chip-h and 2000 tok/s: 10 / (2000 x 3600) x 1e6 = $1.39 per 1M tokens
     assert "aws" in lines[0] and "$1.39" in lines[0]
     assert "gcp" in lines[1]
+
+
+def test_show_filters_by_known_names_only(tmp_path):
+    cat = write_catalog(tmp_path / "cat")
+    show = ["catalog", "show", "--catalog", str(cat)]
+    result = CliRunner().invoke(app, show + ["--model", "lama"])
+    assert result.exit_code == 2
+    assert "--model: unknown model 'lama'; closest known: llama" in result.stderr
+    # trn2 is a known accelerator with no offering: said, not an empty table
+    result = CliRunner().invoke(app, show + ["--accelerator", "trn2"])
+    assert result.exit_code == 0 and "No offering" in result.stdout
+    result = CliRunner().invoke(app, show + ["--provider", "gcp"], env={"COLUMNS": "200"})
+    assert "aws" not in result.stdout and "$/1M tok" in result.stdout
