@@ -20,7 +20,7 @@ from planner.catalog import BUNDLED, load_catalog
 from planner.model import build_model
 from planner.report import make_plan
 from planner.scenario import load_scenario
-from planner.solver import solve_lp
+from planner.tiers import solve_tiers
 
 SIZES = {"S": (3, 2, 6, False), "M": (8, 4, 12, False), "L": (20, 8, 12, False),
          "L-milp": (20, 8, 12, True)}
@@ -77,7 +77,7 @@ def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = N
     marks.append(time.perf_counter())
     pm = build_model(scn)
     marks.append(time.perf_counter())
-    sol = solve_lp(pm.lp, time_limit=time_limit, gap=1e-4)
+    sol = solve_tiers(pm, time_limit=time_limit, gap=1e-4)
     marks.append(time.perf_counter())
     plan = make_plan(pm, sol)
     plan.write_csv(folder / f"fleet-{size}")

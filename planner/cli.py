@@ -28,7 +28,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 # Piped or redirected output keeps whole tables (Rich would assume 80 columns); COLUMNS wins.
 out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 err = Console(stderr=True)
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNMET = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNMET, EXIT_UNPROTECTED = 0, 1, 2, 3, 4
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file")]
 
 
@@ -119,7 +119,12 @@ def solve(scenario: ScenarioArg,
         sys.stdout.write(json.dumps(plan.to_dict(), indent=2) + "\n")
     else:
         print_plan(plan)
-    raise typer.Exit(EXIT_UNMET if plan.status == "unmet_demand" else EXIT_OK)
+    raise typer.Exit(exit_code(plan))
+
+
+def exit_code(plan) -> int:
+    """3 when demand is left unmet, 4 when all is met but some is unprotected, else 0."""
+    return {"unmet": EXIT_UNMET, "unprotected": EXIT_UNPROTECTED}.get(plan.shortfall, EXIT_OK)
 
 
 def write_reports(plan, why, folder: Path) -> None:
@@ -177,7 +182,8 @@ def explain(scenario: ScenarioArg,
         records = {name: json.loads(getattr(why, name).to_json(orient="records"))
                    for name in ("binding", "residency", "unmet")}
         sys.stdout.write(json.dumps({"status": plan.status, "total_cost": plan.total_cost,
-                                     **records}, indent=2) + "\n")
+                                     "unit": why.unit, "basis": why.basis, **records},
+                                    indent=2) + "\n")
     else:
         out.print(f"[bold]{plan.scenario.name}[/]: {plan.status}, total cost "
                   f"[bold]{money(plan.total_cost)}[/]")
@@ -185,16 +191,19 @@ def explain(scenario: ScenarioArg,
             out.print("No capacity limit, share cap, budget, spot cap, resilience row or "
                       "contract binds: the plan buys the cheapest way to serve.")
         else:
+            if why.basis == "relaxation":
+                out.print("Whole-instance plan: these values come from its LP relaxation "
+                          "(fractional instances), not from the plan itself.")
             out.print(render(why.binding[["constraint", "month", "meaning"]],
                              "Binding constraints (largest effect first)", limit=25))
-            if plan.status == "unmet_demand":
-                out.print("Demand is short: these prices count the 1e6 $ penalty per "
-                          "token/s-month left unmet.")
+            if why.unit != "USD":
+                out.print("Demand is short: each value is the demand one more unit would "
+                          "serve (tokens/s), not dollars.")
         if len(why.residency):
             out.print(render(why.residency[["workload", "market", "meaning"]], "Residency"))
         if len(why.unmet):
             out.print(render(why.unmet, "[red]Unmet demand: what stood in the way[/]"))
-    raise typer.Exit(EXIT_UNMET if plan.status == "unmet_demand" else EXIT_OK)
+    raise typer.Exit(exit_code(plan))
 
 
 class DiffFormat(str, Enum):

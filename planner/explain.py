@@ -1,9 +1,10 @@
-"""Why the plan is what it is: binding constraints, their shadow prices, and unmet demand.
+"""Why the plan is what it is: binding constraints, what one more unit is worth, unmet demand.
 
-Shadow prices are row duals of the LP (for a plan in whole instances: of its LP
-relaxation, where one more chip of a limit is worth what it saves before rounding). A dual is d(objective)/d(right-hand side); the objective
-is cost plus 1e6 $ per token/s-month left unmet, so where demand is short the prices carry
-that penalty.
+Values are row duals of the LP of one tier (tiers.py): of the cost tier when all demand is
+met (dollars saved per extra unit), of the unmet tier when demand is short (tokens/s more
+served per extra unit: penalty dollars never reach a reader). For a whole-instance plan they
+come from its LP relaxation, where one more chip is worth what it saves before rounding;
+`Explanation.basis` says so.
 """
 
 from __future__ import annotations
@@ -16,24 +17,32 @@ import pandas as pd
 from planner.model import SITE, PlanModel
 from planner.report import UNMET_TOL
 from planner.serving import PAIR, candidates, priced_offerings
-from planner.solver import Solution, relaxation
+from planner.tiers import Solution
 
 TOL = 1e-6
-BINDING_COLUMNS = ["constraint", "subject", "month", "shadow_price", "meaning"]
+BINDING_COLUMNS = ["constraint", "subject", "month", "value", "unit", "meaning"]
+ORDER = ["limit", "contract", "budget", "max_share", "spot", "resilience"]
 
 
 @dataclass
 class Explanation:
-    binding: pd.DataFrame  # BINDING_COLUMNS, largest effect first
+    binding: pd.DataFrame  # BINDING_COLUMNS, by constraint family, largest value first
     residency: pd.DataFrame  # workload, market, allowed, marginal, excluded_best, meaning
     unmet: pd.DataFrame  # workload, market, months, tokens_per_s, reason
+    unit: str  # "USD" (cost saved) or "tokens/s" (more demand served)
+    basis: str  # "plan" (an LP plan's own duals) or "relaxation" (of a whole-instance plan)
 
 
 def explain(pm: PlanModel, sol: Solution) -> Explanation:
-    lp = sol if sol.duals is not None else relaxation(pm.lp)
-    binding = binding_constraints(pm, lp.x, lp.duals)
-    return Explanation(binding, residency_cost(pm, lp.duals),
-                       unmet_reasons(pm, sol.x, binding))
+    short = float(pm.objective("unmet") @ sol.x) > UNMET_TOL
+    unit = "tokens/s" if short else "USD"
+    duals = sol.duals.get("unmet" if short else "cost")
+    if duals is None:
+        duals = np.zeros(pm.lp.n_rows)
+    binding = binding_constraints(pm, sol.x, duals, unit)
+    return Explanation(binding, residency_cost(pm, sol.duals.get("cost")),
+                       unmet_reasons(pm, sol.x, binding), unit,
+                       "relaxation" if sol.relaxed else "plan")
 
 
 def _rows(pm: PlanModel, name: str, duals: np.ndarray) -> pd.DataFrame:
@@ -43,80 +52,84 @@ def _rows(pm: PlanModel, name: str, duals: np.ndarray) -> pd.DataFrame:
     return block.labels.assign(dual=duals[block.ids])
 
 
-def binding_constraints(pm: PlanModel, x: np.ndarray, duals: np.ndarray) -> pd.DataFrame:
-    """Every constraint with a non-zero shadow price, said as what one more unit is worth."""
+def amount(value: float, unit: str) -> str:
+    return f"${value:,.2f}" if unit == "USD" else f"{value:,.4g} tokens/s"
+
+
+def binding_constraints(pm: PlanModel, x: np.ndarray, duals: np.ndarray,
+                        unit: str = "USD") -> pd.DataFrame:
+    """Every constraint with a non-zero dual, said as what one more unit is worth: dollars
+    saved (unit USD) or tokens/s more served (unit tokens/s)."""
     scn, months = pm.scenario, np.array(pm.scenario.month_labels)
+    gain = "saved" if unit == "USD" else "more served"
     out = []
 
-    def add(frame: pd.DataFrame, constraint: str, subject, value, meaning) -> None:
+    def add(frame: pd.DataFrame, constraint: str, subject, value, per) -> None:
         frame = frame[np.abs(frame["dual"]) > TOL]
         if len(frame):
+            v = value(frame)
             out.append(pd.DataFrame({
                 "constraint": constraint, "subject": subject(frame),
-                "month": months[frame["t"].to_numpy()], "shadow_price": value(frame),
-                "meaning": meaning(frame)}))
-
-    def usd(v: pd.Series) -> pd.Series:
-        return v.map(lambda a: f"${a:,.2f}")
+                "month": months[frame["t"].to_numpy()], "value": v, "unit": unit,
+                "meaning": v.map(lambda a: amount(a, unit)) + f" {gain} per " + per(frame)
+                + " in " + months[frame["t"]]}))
 
     lim = _rows(pm, "limits", duals)
     names = [" / ".join(str(getattr(li, c) or "any") for c in ("provider", "region",
                                                                 "accelerator"))
              for li in scn.limits]
-    subject = (lambda f: f["limit"].map(lambda i: f"limits[{i}] {names[i]}"))
-    add(lim, "limit", subject, lambda f: -f["dual"],
-        lambda f: usd(-f["dual"]) + " saved per extra chip of " +
-        f["limit"].map(lambda i: names[i]) + " in " + months[f["t"]])
+    add(lim, "limit", lambda f: f["limit"].map(lambda i: f"limits[{i}] {names[i]}"),
+        lambda f: -f["dual"], lambda f: "extra chip of " + f["limit"].map(lambda i: names[i]))
 
-    # max_share: raising the cap by one point adds 1 % of the month's planned throughput
-    serve = pm.lp.values("serve", x)["value"].to_numpy().reshape(len(pm.options), pm.months)
-    throughput = (serve * pm.options["tp"].to_numpy()[:, None]).sum(axis=0)
-    share = _rows(pm, "max_share", duals)
-    per_point = lambda f: -f["dual"] * throughput[f["t"]] * 0.01
-    add(share, "max_share", lambda f: f["provider"] + " share cap", per_point,
-        lambda f: usd(per_point(f)) + " saved per extra point of " + f["provider"] +
-        "'s share in " + months[f["t"]])
+    signed = _rows(pm, "supply", duals)
+    if len(signed):
+        signed = signed[pm.contract_chips[signed["pool"], signed["t"]] > 0]
+        signed = signed.merge(pm.pools[SITE], left_on="pool", right_index=True)
+        where = lambda f: f["accelerator"] + " in " + f["provider"] + "/" + f["region"]
+        add(signed, "contract", lambda f: "signed " + where(f), lambda f: -f["dual"],
+            lambda f: "extra signed chip of " + where(f))
 
     budget = _rows(pm, "budget", duals)
     add(budget, "budget", lambda f: pd.Series("monthly_max", index=f.index),
-        lambda f: -f["dual"], lambda f: usd(-f["dual"]) + " of objective per extra $1 of "
-        "budget in " + months[f["t"]])
+        lambda f: -f["dual"] * 1000, lambda f: pd.Series("extra $1,000 of budget",
+                                                         index=f.index))
+
+    # max_share: raising the cap by one point adds 1 % of the month's planned throughput
+    serve = pm.lp.values("serve", x)["value"].to_numpy().reshape(len(pm.options), pm.months)
+    tp = pm.options["tp"].to_numpy()[:, None]
+    throughput = (serve * tp).sum(axis=0)
+    share = _rows(pm, "max_share", duals)
+    add(share, "max_share", lambda f: f["provider"] + " share cap",
+        lambda f: -f["dual"] * throughput[f["t"]] * 0.01,
+        lambda f: "extra point of " + f["provider"] + "'s share")
+
+    spot = _rows(pm, "spot", duals)
+    per_w = pd.DataFrame(serve * tp).groupby(pm.options["workload"].to_numpy()).sum()
+    add(spot, "spot", lambda f: f["workload"] + " spot share",
+        lambda f: -f["dual"] * per_w.to_numpy()[per_w.index.get_indexer(f["workload"]),
+                                                f["t"]] * 0.01,
+        lambda f: "extra point of spot for " + f["workload"])
 
     res = _rows(pm, "resilience", duals)
     add(res, "resilience", lambda f: f["workload"] + "/" + f["market"] + " without " +
-        f["site"], lambda f: f["dual"],
-        lambda f: usd(f["dual"]) + " per token/s that must survive losing " + f["site"] +
-        " (" + f["workload"] + "/" + f["market"] + ", " + months[f["t"]] + ")")
-
-    spot = _rows(pm, "spot", duals)
-    chips_w = pd.DataFrame(serve).groupby(pm.options["workload"].to_numpy()).sum()
-    spot_value = lambda f: -f["dual"] * chips_w.to_numpy()[
-        chips_w.index.get_indexer(f["workload"]), f["t"]] * 0.01
-    add(spot, "spot", lambda f: f["workload"] + " spot share", spot_value,
-        lambda f: usd(spot_value(f)) + " saved per extra point of spot for " +
-        f["workload"] + " in " + months[f["t"]])
-
-    supply = _rows(pm, "supply", duals)
-    if len(supply):
-        signed = pm.contract_chips[supply["pool"], supply["t"]] > 0
-        supply = supply[signed].merge(pm.pools[SITE], left_on="pool", right_index=True)
-        where = lambda f: f["accelerator"] + " in " + f["provider"] + "/" + f["region"]
-        add(supply, "contract", lambda f: "signed " + where(f), lambda f: -f["dual"],
-            lambda f: usd(-f["dual"]) + " saved per extra signed chip of " + where(f) +
-            " in " + months[f["t"]])
+        f["site"], lambda f: -f["dual"],
+        lambda f: "token/s less that must survive losing " + f["site"] + " (" +
+        f["workload"] + "/" + f["market"] + ")")
 
     if not out:
         return pd.DataFrame(columns=BINDING_COLUMNS)
     table = pd.concat(out, ignore_index=True)
-    return table.reindex(table["shadow_price"].abs().sort_values(ascending=False).index
-                         ).reset_index(drop=True)
+    table["rank"] = table["constraint"].map(ORDER.index)
+    table["size"] = -table["value"].abs()
+    return table.sort_values(["rank", "size"]).drop(columns=["rank", "size"]
+                                                    ).reset_index(drop=True)
 
 
-def residency_cost(pm: PlanModel, duals: np.ndarray) -> pd.DataFrame:
+def residency_cost(pm: PlanModel, duals: np.ndarray | None) -> pd.DataFrame:
     """For each market held to its jurisdictions: what a token/s-month costs there at the
     margin, and what the cheapest excluded region would cost on-demand."""
     scn = pm.scenario
-    demand = _rows(pm, "demand", duals)
+    demand = _rows(pm, "demand", duals if duals is not None else np.zeros(pm.lp.n_rows))
     offers = priced_offerings(scn)
     cand = candidates(scn, offers[SITE])
     util = {w.name: w.utilization for w in scn.workloads.values()}

@@ -64,6 +64,20 @@ class LinearModel:
                                np.broadcast_to(np.asarray(coefs, dtype=float), len(rows))))
         self.n_rows += n
 
+    @property
+    def cost(self) -> np.ndarray:
+        return np.concatenate(self._cost) if self._cost else np.zeros(0)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.concatenate(self._upper) if self._upper else np.zeros(0)
+
+    def column_labels(self, column: str, missing: int = -1) -> np.ndarray:
+        """One label column over all variables (`missing` where a block lacks it)."""
+        return np.concatenate([b.labels[column].to_numpy() if column in b.labels
+                               else np.full(len(b.labels), missing)
+                               for b in self.variables.values()] or [np.zeros(0, int)])
+
     def arrays(self) -> dict[str, np.ndarray]:
         """cost, lower, upper, integer, row_lower, row_upper and the CSC matrix A."""
         def cat(parts):
@@ -72,8 +86,7 @@ class LinearModel:
         matrix = sp.csc_array((vals, (rows.astype(np.int64), cols.astype(np.int64))),
                               shape=(self.n_rows, self.n_cols))
         matrix.sum_duplicates()
-        return {"cost": cat(self._cost), "lower": np.zeros(self.n_cols),
-                "upper": cat(self._upper), "integer": cat(self._integer).astype(bool),
+        return {"cost": self.cost, "lower": np.zeros(self.n_cols), "upper": self.upper, "integer": cat(self._integer).astype(bool),
                 "row_lower": cat(self._row_lower), "row_upper": cat(self._row_upper),
                 "A": matrix}
 

@@ -16,17 +16,27 @@ Variables (all >= 0):
                 commit-L lasts L months, paid also after the horizon); integer if asked
   unmet[w,m,t]  tokens/s of demand left unserved
   site[w,m,p,t] tokens/s served from provider (or region) p (resilience only)
+  unprot[w,m,p,t]  tokens/s that would be lost beyond the kept share if p failed
 held[h, t] = sum of buy[h, t'] over t - L_h < t' <= t (L_h = 1 for on-demand and spot).
 
-  min  sum_{h,t} buy[h,t] chips_h price_h sum_{u=t}^{t+L_h-1} hours_u  +  1e6 sum unmet
+Objectives, minimised in this order, each tier held at its optimum for the next (tiers.py):
+  unmet        sum unmet[w,m,t]
+  unprotected  sum unprot[w,m,p,t]
+  cost         sum_{h,t} buy[h,t] chips_h price_h sum_{u=t}^{t+L_h-1} hours_u
+  rtt          sum_{s,t} rtt_s tp_s serve[s,t]  (serve from the nearest region at equal cost)
+Constraints:
   demand       util_w sum_s tp_s serve[s,t] + unmet[w,m,t] >= D[w,m,t]
   supply       sum_{s in q} serve[s,t] - sum_{h in q} chips_h held[h,t] <= signed chips of q in t
   limits       sum_{h in group} chips_h held[h,t] <= chips - signed chips in group
   max_share    sum_{s of p} tp_s serve[s,t] <= share_p sum_s tp_s serve[s,t]
-  spot         sum_{s of w, spot} serve[s,t] <= spot_w sum_{s of w} serve[s,t]
-  resilience   sum_{p' != p} site[w,m,p',t] >= keep (D[w,m,t] - unmet[w,m,t])
+  spot         sum_{s of w, spot} tp_s serve[s,t] <= spot_w sum_{s of w} tp_s serve[s,t]
+  resilience   sum_{p' != p} site[w,m,p',t] + unprot[w,m,p,t] >= keep (D[w,m,t] - unmet[w,m,t])
   budget       sum_h chips_h price_h hours_t held[h,t] <= monthly_max - contract cost_t
 Signed contracts are a constant: their cost is reported, not optimized.
+
+Classes that another class of the same pool and kind dominates (its instance has a divisor
+of the chips at no higher price per chip) are left out: any whole number of the dominated
+instance is matched chip for chip, at no more cost, by the smaller one.
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from planner.linear import LinearModel
 from planner.scenario import Scenario, contract_months, month_hours
 from planner.serving import PAIR, SITE, priced_offerings, usable_throughput
 
-PENALTY = 1e6  # USD per token/s left unmet in a month
+TIERS = ("unmet", "unprotected", "cost")
 CONTRACT = "contract"
 POOL = [*SITE, "spot"]
 
@@ -64,9 +74,37 @@ class PlanModel:
     def months(self) -> int:
         return self.scenario.months
 
+    def objective(self, tier: str) -> np.ndarray:
+        """The objective vector of `tier`: unmet, unprotected, cost (USD) or rtt."""
+        lp = self.lp
+        if tier == "cost":
+            return lp.cost
+        c = np.zeros(lp.n_cols)
+        if tier == "rtt":  # + 0.01 ms: nothing is served that need not be, even nearby
+            s, _, ids = _serve_terms(self)
+            c[ids] = ((self.options["rtt_ms"] + 0.01) * self.options["tp"]).to_numpy()[s]
+        elif tier in lp.variables:
+            c[lp.variables[tier].ids] = 1.0
+        return c
 
-def build_model(scn: Scenario) -> PlanModel:
+    @property
+    def buy_ids(self) -> np.ndarray:
+        return self.lp.variables["buy"].ids
+
+    def column_months(self) -> np.ndarray:
+        """The month of every variable; -1 for commitments, which tie months together."""
+        month = self.lp.column_labels("t")
+        term = self.classes["term"].to_numpy()[self.lp.variables["buy"].labels["h"]]
+        month[self.buy_ids[term > 1]] = -1
+        return month
+
+
+def build_model(scn: Scenario, monthly_commitments: bool = False) -> PlanModel:
+    """The model of `scn`. With `monthly_commitments` a commitment is held and paid one
+    month at a time (a relaxation whose months are independent: a lower bound on cost)."""
     pools, options, classes, demand = serving_options(scn)
+    if monthly_commitments:
+        classes["term"] = 1
     chips, cost = contract_pools(scn, pools)
     pm = PlanModel(scn, LinearModel(), pools, options, classes, demand, chips, cost,
                    active_pairs(classes["term"].to_numpy(), scn.months))
@@ -100,7 +138,7 @@ def serving_options(scn: Scenario
         POOL, ignore_index=True)
     pool_of = pools.reset_index(names="pool")
     options = options.merge(pool_of, on=POOL)
-    classes = classes.merge(pool_of, on=POOL).sort_values(
+    classes = _undominated(classes.merge(pool_of, on=POOL)).sort_values(
         ["pool", "kind", "instance"], ignore_index=True)
     classes["term"] = pd.to_numeric(classes["kind"].str.removeprefix("commit-"),
                                     errors="coerce").fillna(1).astype(int)
@@ -110,6 +148,19 @@ def serving_options(scn: Scenario
     options = options.merge(pair_of, on=PAIR).sort_values(
         ["pair", "pool"], ignore_index=True)
     return pools, options, classes, demand
+
+
+def _undominated(classes: pd.DataFrame) -> pd.DataFrame:
+    """Drop class b when a class a of the same pool and kind has chips dividing b's at a
+    price per chip no higher (equal instances: the first by name is kept)."""
+    c = classes.reset_index(names="b")
+    pairs = c.merge(c, on=["pool", "kind"], suffixes=("", "_a"))
+    pairs = pairs[pairs["b"] != pairs["b_a"]]
+    same = pairs["chips_a"] == pairs["chips"]
+    cheaper = pairs["price_a"] < pairs["price"]
+    dominated = (pairs["chips"] % pairs["chips_a"] == 0) & (pairs["price_a"] <= pairs["price"]) \
+        & (~same | cheaper | (pairs["instance_a"] < pairs["instance"]))
+    return classes.drop(index=pairs.loc[dominated, "b"].unique())
 
 
 def contract_pools(scn: Scenario, pools: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +222,7 @@ def define_variables(pm: PlanModel) -> None:
     per_instance_hour = (cls["chips"] * cls["price"]).to_numpy()
     lp.add_variables("buy", _grid(len(cls), T, "h"),
                      cost=(per_instance_hour[:, None] * paid).ravel(), integer=scn.integer)
-    lp.add_variables("unmet", pm.demand[["pair", "t"]], cost=PENALTY)
+    lp.add_variables("unmet", pm.demand[["pair", "t"]], cost=0.0)
 
 
 def _serve_ids(pm: PlanModel, s: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -281,7 +332,7 @@ def define_max_share(pm: PlanModel) -> None:
 
 
 def define_spot(pm: PlanModel) -> None:
-    """sum_{s of w} ([kind_s = spot] - spot_w) serve[s,t] <= 0 for workloads using spot."""
+    """sum_{s of w} tp_s ([kind_s = spot] - spot_w) serve[s,t] <= 0 for workloads using spot."""
     opts = pm.options
     limited = [w.name for w in pm.scenario.workloads.values()
                if w.spot < 1 and (opts["spot"] & opts["workload"].eq(w.name)).any()]
@@ -292,7 +343,7 @@ def define_spot(pm: PlanModel) -> None:
     index = {w: i for i, w in enumerate(limited)}
     wi = opts["workload"].map(index).to_numpy()
     share = opts["workload"].map({w.name: w.spot for w in pm.scenario.workloads.values()})
-    coef = (opts["spot"].to_numpy() - share.to_numpy())[s]
+    coef = (opts["tp"] * (opts["spot"] - share)).to_numpy()[s]
     labels = _grid(len(limited), pm.months, "w").assign(
         workload=lambda f: np.array(limited)[f["w"]])
     pm.lp.add_constraints("spot", labels, wi[s].astype(int) * pm.months + t, ids, coef,
@@ -301,7 +352,7 @@ def define_spot(pm: PlanModel) -> None:
 
 def define_resilience(pm: PlanModel) -> None:
     """site[w,m,p,t] = sum_{s of (w,m) at p} tp_s serve[s,t];
-    sum_{p' != p} site[w,m,p',t] + keep unmet[w,m,t] >= keep D[w,m,t]."""
+    sum_{p' != p} site[w,m,p',t] + unprot[w,m,p,t] + keep unmet[w,m,t] >= keep D[w,m,t]."""
     scn = pm.scenario
     if scn.survive is None or scn.keep == 0:
         return
@@ -332,12 +383,13 @@ def define_resilience(pm: PlanModel) -> None:
     row_of = pd.Series(row, index=pd.MultiIndex.from_frame(fail[["d", "k"]]))
     orow = row_of.reindex(pd.MultiIndex.from_frame(others[["d", "k"]])).to_numpy()
     unmet = pm.lp.variables["unmet"].ids
+    labels = fail[[*PAIR, "t", "site"]]
+    unprot = pm.lp.add_variables("unprotected", labels, cost=0.0)
     pm.lp.add_constraints(
-        "resilience", fail[[*PAIR, "t", "site"]],
-        np.concatenate([orow, row]),
+        "resilience", labels, np.concatenate([orow, row, row]),
         np.concatenate([z[others["k2"].to_numpy() * T + others["t"].to_numpy()],
-                        unmet[fail["d"].to_numpy()]]),
-        np.concatenate([np.ones(len(orow)), np.full(len(fail), scn.keep)]),
+                        unmet[fail["d"].to_numpy()], unprot]),
+        np.concatenate([np.ones(len(orow)), np.full(len(fail), scn.keep), np.ones(len(row))]),
         lower=scn.keep * fail["tokens_per_s"].to_numpy())
 
 

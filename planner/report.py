@@ -11,7 +11,7 @@ import pandas as pd
 
 from planner.model import CONTRACT, PlanModel
 from planner.scenario import Scenario, month_hours
-from planner.solver import Solution
+from planner.tiers import Solution
 
 EPS = 1e-7
 UNMET_TOL = 1e-4  # tokens/s below this are solver noise, not unmet demand
@@ -29,13 +29,22 @@ class Plan:
     """A solved scenario: status, totals and the tables finance and capacity teams read."""
 
     scenario: Scenario
-    status: str  # "optimal", "unmet_demand" or "time_limit"
+    status: str  # "optimal", "unmet_demand", "unprotected" or "time_limit"
     spend: pd.DataFrame  # in-horizon cost per month and holding: SPEND_COLUMNS
     assignments: pd.DataFrame  # ASSIGNMENT_COLUMNS
     purchases: pd.DataFrame  # PURCHASE_COLUMNS (commitments, on-demand and spot bought)
     unmet: pd.DataFrame  # workload, market, month, demand, tokens_per_s
     served: pd.DataFrame  # workload, market, month, demand, served tokens/s
+    unprotected: pd.DataFrame  # workload, market, month, failed, tokens_per_s
     solver: dict = field(default_factory=dict)
+
+    @property
+    def shortfall(self) -> str | None:
+        """"unmet" when demand is left unserved, else "unprotected" when some would be lost
+        beyond the kept share if a provider (or region) failed, else None."""
+        if len(self.unmet):
+            return "unmet"
+        return "unprotected" if len(self.unprotected) else None
 
     @property
     def cost_after_horizon(self) -> float:
@@ -93,6 +102,8 @@ class Plan:
                 ("signed contracts (inside the horizon)",
                  float(self.spend.loc[self.spend["kind"] == CONTRACT, "cost"].sum())),
                 ("unmet demand (token/s-months)", float(self.unmet["tokens_per_s"].sum())),
+                ("unprotected demand (token/s-months)",
+                 float(self.unprotected["tokens_per_s"].sum())),
                 ("$ per 1M output tokens (served at peak all month)",
                  self.cost_per_million_tokens)]
         return pd.DataFrame(rows, columns=["item", "value"])
@@ -105,7 +116,8 @@ class Plan:
                 "cost_by_kind": self.cost_by("kind").reset_index(),
                 "unit_costs": self.unit_costs(),
                 "spend": self.spend, "assignments": self.assignments,
-                "purchases": self.purchases, "unmet": self.unmet}
+                "purchases": self.purchases, "unmet": self.unmet,
+                "unprotected": self.unprotected}
 
     def to_dict(self) -> dict:
         def records(df: pd.DataFrame) -> list[dict]:
@@ -121,6 +133,7 @@ class Plan:
                 "assignments": records(self.assignments),
                 "purchases": records(self.purchases),
                 "unmet": records(self.unmet[["workload", "market", "month", "tokens_per_s"]]),
+                "unprotected": records(self.unprotected),
                 "unit_costs": records(self.unit_costs()),
                 "solver": self.solver}
 
@@ -147,12 +160,25 @@ def make_plan(pm: PlanModel, sol: Solution) -> Plan:
                                                       "served"]]
     unmet = d.assign(tokens_per_s=unmet_v)[unmet_v > UNMET_TOL][
         ["workload", "market", "month", "demand", "tokens_per_s"]].reset_index(drop=True)
+    unprotected = _unprotected(pm, sol.x)
     status = sol.status if sol.status != "optimal" else \
-        ("unmet_demand" if len(unmet) else "optimal")
+        "unmet_demand" if len(unmet) else "unprotected" if len(unprotected) else "optimal"
     solver = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
-              "variables": pm.lp.n_cols, "constraints": pm.lp.n_rows}
+              "bound": sol.bound, "variables": pm.lp.n_cols, "constraints": pm.lp.n_rows,
+              "stages": sol.stages}
     return Plan(scn, status, spend[SPEND_COLUMNS], assignments,
-                _purchases(pm, bought, labels), unmet, served, solver)
+                _purchases(pm, bought, labels), unmet, served, unprotected, solver)
+
+
+def _unprotected(pm: PlanModel, x: np.ndarray) -> pd.DataFrame:
+    """What would be lost beyond the kept share if each provider (or region) failed."""
+    columns = ["workload", "market", "month", "failed", "tokens_per_s"]
+    if "unprotected" not in pm.lp.variables:
+        return pd.DataFrame(columns=columns)
+    v = pm.lp.values("unprotected", x)
+    v = v[v["value"] > UNMET_TOL]
+    return v.assign(month=np.array(pm.scenario.month_labels)[v["t"]], failed=v["site"],
+                    tokens_per_s=v["value"])[columns].reset_index(drop=True)
 
 
 def _bought(pm: PlanModel, x: np.ndarray) -> np.ndarray:

@@ -1,23 +1,32 @@
-"""Hand a LinearModel to a solver: HiGHS in bulk through highspy, or any solver through PuLP.
+"""Solver backends: one model handed over once, then re-solved with other objectives.
 
-HiGHS receives the whole model in one passModel call (columns, costs, bounds, integrality
-and the CSC matrix), never row by row. PuLP is the straightforward route: it rebuilds the
-same matrix as PuLP expressions, for CBC when highspy is missing and for cross-checks.
+The lexicographic solve (tiers.py) asks one model many questions: least unmet demand, then
+least unprotected demand with that held, then least cost, each first as an LP and then with
+whole instances. A backend therefore keeps its copy of the model and changes it in place:
+objective, extra rows that hold a tier, column bounds, integrality, a starting plan.
+
+HiGHS receives the whole model in one passModel call (columns, costs, bounds and the CSC
+matrix), never row by row, and later changes go in bulk too. PuLP is the straightforward
+route, for CBC when highspy is missing and for cross-checks: it rebuilds the same matrix
+as PuLP expressions.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from planner.linear import LinearModel
 
-DEFAULT_GAP = 1e-6  # relative MIP gap: penalties for unmet demand make objectives large
+INF = math.inf
+HUGE = 1e30  # PuLP's stand-in for an infinite row bound
 
 
 class SolverFailed(Exception):
@@ -25,45 +34,25 @@ class SolverFailed(Exception):
 
 
 @dataclass
-class Solution:
-    status: str  # "optimal" or "time_limit"
-    x: np.ndarray
-    duals: np.ndarray | None  # row duals, where the solver gives them (LPs)
+class Progress:
+    """What a MIP run reports while it works (for a terminal's status line)."""
+
+    stage: str
+    seconds: float
+    best: float  # objective of the best plan found (inf: none yet)
+    bound: float
+
+
+@dataclass
+class Run:
+    """One solve of the backend's current model."""
+
+    status: str  # "optimal", "time_limit" (a plan, not proven) or "infeasible"
+    x: np.ndarray | None
     objective: float
-    solver: str
-    seconds: float  # inside the solver
-    gap: float
-    handoff_seconds: float = 0.0  # building the solver's copy of the model
-
-
-def solve_lp(lp: LinearModel, solver: str = "auto", time_limit: float | None = None,
-             gap: float | None = None, threads: int | None = None) -> Solution:
-    """Solve with `solver` in {"auto", "highs", "pulp-highs", "cbc"}."""
-    if solver == "auto":
-        try:
-            import highspy  # noqa: F401
-            solver = "highs"
-        except ImportError:
-            solver = "cbc"
-    gap = DEFAULT_GAP if gap is None else gap
-    if solver == "highs":
-        started = time.perf_counter()
-        arrays = lp.arrays()
-        matrix_seconds = time.perf_counter() - started
-        sol = _solve_highs(arrays, time_limit, gap, threads)
-        sol.handoff_seconds += matrix_seconds
-        return sol
-    return _solve_pulp(lp, solver, time_limit, gap, threads)
-
-
-def relaxation(lp: LinearModel) -> Solution:
-    """The LP relaxation (integrality dropped), with its row duals."""
-    a = lp.arrays()
-    a["integer"] = np.zeros_like(a["integer"])
-    sol = _solve_highs(a, None, DEFAULT_GAP, None)
-    if sol.duals is None:
-        raise SolverFailed("HiGHS gave no duals for the LP relaxation")
-    return sol
+    bound: float  # the best proven lower bound on the objective
+    duals: np.ndarray | None  # row duals (LPs), for the model's own rows only
+    seconds: float
 
 
 @contextlib.contextmanager
@@ -79,97 +68,245 @@ def _no_banner():
         os.close(saved), os.close(null)
 
 
-def _solve_highs(a: dict[str, np.ndarray], time_limit, gap, threads) -> Solution:
-    import highspy
-
-    handoff = time.perf_counter()
-    n_cols, n_rows = a["A"].shape[1], a["A"].shape[0]
-    is_mip = bool(a["integer"].any())
-    with _no_banner():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", gap)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    model = highspy.HighsLp()
-    model.num_col_, model.num_row_ = n_cols, n_rows
-    model.col_cost_, model.col_lower_, model.col_upper_ = a["cost"], a["lower"], a["upper"]
-    model.row_lower_, model.row_upper_ = a["row_lower"], a["row_upper"]
-    matrix = a["A"]
-    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    model.a_matrix_.num_col_, model.a_matrix_.num_row_ = n_cols, n_rows
-    model.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    model.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    model.a_matrix_.value_ = matrix.data
-    if is_mip:
-        model.integrality_ = np.where(a["integer"], highspy.HighsVarType.kInteger,
-                                      highspy.HighsVarType.kContinuous).tolist()
-    if not is_mip:  # interior point with crossover: 2-4x faster than simplex on fleet LPs
-        h.setOptionValue("solver", "ipm")
-    h.passModel(model)
-    started = time.perf_counter()
-    h.run()
-    seconds = time.perf_counter() - started
-    handoff = started - handoff
-    status = h.getModelStatus()
-    info = h.getInfo()
-    has_plan = info.primal_solution_status == 2  # feasible point
-    S = highspy.HighsModelStatus
-    if status == S.kOptimal or (status == S.kModelEmpty):
-        label = "optimal"
-    elif status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt) and has_plan:
-        label = "time_limit"
-    else:
-        raise SolverFailed(f"HiGHS found no plan: {h.modelStatusToString(status)}")
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value) if n_cols else np.zeros(0)
-    duals = np.asarray(sol.row_dual) if (not is_mip and sol.dual_valid) else None
-    objective = float(a["cost"] @ x)
-    mip_gap = float(info.mip_gap) if is_mip else 0.0
-    return Solution(label, x, duals, objective, f"HiGHS {h.version()}", seconds, mip_gap,
-                    handoff)
+def backend(lp: LinearModel, solver: str = "auto", threads: int | None = None):
+    """A backend holding `lp`: "auto" (HiGHS if installed), "highs", "pulp-highs" or "cbc"."""
+    if solver == "auto":
+        try:
+            import highspy  # noqa: F401
+            solver = "highs"
+        except ImportError:
+            solver = "cbc"
+    if solver == "highs":
+        return HighsBackend(lp, threads)
+    if solver in ("pulp-highs", "cbc"):
+        return PulpBackend(lp, solver, threads)
+    raise SolverFailed(f"unknown solver {solver!r}; known: auto, highs, pulp-highs, cbc")
 
 
-def _solve_pulp(lp: LinearModel, solver: str, time_limit, gap, threads) -> Solution:
-    import pulp
+class HighsBackend:
+    """The model inside one highspy.Highs object."""
 
-    handoff = time.perf_counter()
-    a = lp.arrays()
-    prob = pulp.LpProblem("plan", pulp.LpMinimize)
-    xs = [prob.add_variable(f"x{j}", lowBound=0, upBound=None if np.isinf(u) else u,
-                            cat=pulp.LpInteger if i else pulp.LpContinuous)
-          for j, (u, i) in enumerate(zip(a["upper"], a["integer"]))]
-    prob += pulp.LpAffineExpression([(xs[j], c) for j, c in enumerate(a["cost"]) if c])
-    csr = a["A"].tocsr()
-    for r in range(lp.n_rows):
-        lo, hi = a["row_lower"][r], a["row_upper"][r]
-        cols = csr.indices[csr.indptr[r]:csr.indptr[r + 1]]
-        vals = csr.data[csr.indptr[r]:csr.indptr[r + 1]]
-        expr = pulp.LpAffineExpression(list(zip((xs[j] for j in cols), vals)))
-        if lo == hi:
-            prob += expr == lo
+    def __init__(self, lp: LinearModel, threads: int | None = None):
+        import highspy
+
+        self._hs = highspy
+        started = time.perf_counter()
+        a = lp.arrays()
+        self.n_cols, self.n_rows = a["A"].shape[1], a["A"].shape[0]
+        self.integer_cols = np.flatnonzero(a["integer"]).astype(np.int32)
+        with _no_banner():
+            self.h = highspy.Highs()
+        h = self.h
+        h.setOptionValue("output_flag", False)
+        if threads is not None:
+            h.setOptionValue("threads", int(threads))
+        model = highspy.HighsLp()
+        model.num_col_, model.num_row_ = self.n_cols, self.n_rows
+        model.col_cost_, model.col_lower_, model.col_upper_ = a["cost"], a["lower"], a["upper"]
+        model.row_lower_, model.row_upper_ = a["row_lower"], a["row_upper"]
+        matrix = a["A"]
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.num_col_, model.a_matrix_.num_row_ = self.n_cols, self.n_rows
+        model.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        model.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        model.a_matrix_.value_ = matrix.data
+        h.passModel(model)
+        self.integer = False
+        self.lp_runs = 0
+        self.handoff_seconds = time.perf_counter() - started
+        self.name = f"HiGHS {h.version()}"
+
+    def set_objective(self, c: np.ndarray) -> None:
+        self.h.changeColsCost(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
+                              np.asarray(c, dtype=float))
+
+    def add_row(self, coefs: np.ndarray, lower: float, upper: float) -> int:
+        cols = np.flatnonzero(coefs).astype(np.int32)
+        self.h.addRow(lower, upper, len(cols), cols, np.asarray(coefs, float)[cols])
+        return self.h.getNumRow() - 1
+
+    def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
+        self.h.changeRowBounds(row, lower, upper)
+
+    def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        cols = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsBounds(len(cols), cols, np.asarray(lower, float),
+                                np.asarray(upper, float))
+
+    def set_integer(self, on: bool) -> None:
+        if on == self.integer or not len(self.integer_cols):
+            self.integer = on and bool(len(self.integer_cols))
+            return
+        kind = self._hs.HighsVarType.kInteger if on else self._hs.HighsVarType.kContinuous
+        self.h.changeColsIntegrality(len(self.integer_cols), self.integer_cols,
+                                     np.full(len(self.integer_cols), int(kind), dtype=np.uint8))
+        self.integer = on
+
+    def run(self, time_limit: float | None = None, gap: float = 0.0, abs_gap: float = 1e-9,
+            start: np.ndarray | None = None, stage: str = "",
+            progress: Callable[[Progress], None] | None = None,
+            stop: Callable[[float, float], bool] | None = None) -> Run:
+        """Solve the current model. For a MIP: `start` is a feasible plan to improve on,
+        `gap` the relative gap to stop at, `stop(seconds, gap)` may end the search early."""
+        h = self.h
+        h.setOptionValue("time_limit",
+                         INF if time_limit is None else max(float(time_limit), 0.01))
+        h.setOptionValue("mip_rel_gap", float(gap))
+        h.setOptionValue("mip_abs_gap", float(abs_gap))
+        # interior point with crossover for the first LP: 2-4x faster than simplex on fleet
+        # LPs; later LPs start from its basis with the simplex method
+        h.setOptionValue("solver", "ipm" if not self.integer and self.lp_runs == 0 else "choose")
+        if self.integer and start is not None:
+            h.setSolution(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
+                          np.asarray(start, dtype=float))
+        watch = self.integer and (progress is not None or stop is not None)
+        if watch:
+            self._watch(stage, progress, stop)
+        started = time.perf_counter()
+        try:
+            h.run()
+        finally:
+            if watch:
+                h.stopCallback(self._hs.cb.HighsCallbackType.kCallbackMipInterrupt)
+                h.stopCallback(self._hs.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+        seconds = time.perf_counter() - started
+        if not self.integer:
+            self.lp_runs += 1
+        return self._result(seconds)
+
+    def _watch(self, stage, progress, stop) -> None:
+        cb = self._hs.cb.HighsCallbackType
+
+        def callback(kind, _message, data, user_in, _user):
+            out = Progress(stage, data.running_time, data.mip_primal_bound,
+                           data.mip_dual_bound)
+            if progress is not None:
+                progress(out)
+            if kind == cb.kCallbackMipInterrupt and stop is not None and \
+                    stop(out.seconds, data.mip_gap):
+                user_in.user_interrupt = True
+
+        self.h.setCallback(callback, None)
+        self.h.startCallback(cb.kCallbackMipInterrupt)
+        self.h.startCallback(cb.kCallbackMipImprovingSolution)
+
+    def _result(self, seconds: float) -> Run:
+        h, S = self.h, self._hs.HighsModelStatus
+        status = h.getModelStatus()
+        info = h.getInfo()
+        has_plan = info.primal_solution_status == 2  # feasible point
+        if status in (S.kOptimal, S.kModelEmpty):
+            label = "optimal"
+        elif status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt,
+                        S.kSolutionLimit) and has_plan:
+            label = "time_limit"
+        elif status == S.kInfeasible:
+            return Run("infeasible", None, INF, INF, None, seconds)
         else:
-            if np.isfinite(lo):
-                prob += expr >= lo
-            if np.isfinite(hi):
-                prob += expr <= hi
-    options = {"msg": False, "timeLimit": time_limit, "gapRel": gap}
-    if solver == "cbc":
-        backend = pulp.PULP_CBC_CMD(threads=threads, **options)
-    else:
-        backend = pulp.HiGHS(threads=threads, **options)
-    started = time.perf_counter()
-    with _no_banner():
-        prob.solve(backend)
-    seconds = time.perf_counter() - started
-    handoff = started - handoff
-    x = np.array([v.varValue or 0.0 for v in xs])
-    if pulp.LpStatus[prob.status] != "Optimal" or (lp.n_cols and np.isnan(x).any()):
-        raise SolverFailed(f"{solver} found no plan: {pulp.LpStatus[prob.status]}")
-    # PuLP says "Optimal" for an incumbent found before the time limit too; sol_status tells
-    proven = prob.sol_status == pulp.LpSolutionOptimal
-    return Solution("optimal" if proven else "time_limit", x, None, float(a["cost"] @ x),
-                    f"{backend.name} via PuLP", seconds, 0.0 if proven else float("nan"),
-                    handoff)
+            raise SolverFailed(f"HiGHS found no plan: {h.modelStatusToString(status)}")
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value) if self.n_cols else np.zeros(0)
+        objective = float(info.objective_function_value)
+        if self.integer:
+            bound = float(info.mip_dual_bound)
+            duals = None
+        else:
+            bound = objective if label == "optimal" else -INF
+            duals = np.asarray(sol.row_dual)[:self.n_rows] if sol.dual_valid else None
+        return Run(label, x, objective, bound, duals, seconds)
+
+
+class PulpBackend:
+    """The same model as PuLP expressions, solved by CBC or by HiGHS through PuLP."""
+
+    def __init__(self, lp: LinearModel, solver: str, threads: int | None = None):
+        import pulp
+
+        self._pulp = pulp
+        started = time.perf_counter()
+        a = lp.arrays()
+        self.n_cols, self.n_rows = a["A"].shape[1], a["A"].shape[0]
+        self.integer_cols = np.flatnonzero(a["integer"])
+        self.solver, self.threads = solver, threads
+        self.prob = pulp.LpProblem("plan", pulp.LpMinimize)
+        self.xs = [self.prob.add_variable(f"x{j}", lowBound=0,
+                                          upBound=None if np.isinf(u) else u)
+                   for j, u in enumerate(a["upper"])]
+        csr = a["A"].tocsr()
+        self.rows = []
+        for r in range(self.n_rows):
+            cols = csr.indices[csr.indptr[r]:csr.indptr[r + 1]]
+            vals = csr.data[csr.indptr[r]:csr.indptr[r + 1]]
+            self.rows.append(self._constrain(r, dict(zip(cols, vals)), a["row_lower"][r],
+                                             a["row_upper"][r]))
+        self.integer = False
+        self.handoff_seconds = time.perf_counter() - started
+        self.name = ("CBC" if solver == "cbc" else "HiGHS") + " via PuLP"
+
+    def _constrain(self, r: int, coefs: dict, lower: float, upper: float):
+        """Row r as one PuLP constraint (equality, >= or <=); a ranged row as two."""
+        pulp = self._pulp
+        expr = pulp.LpAffineExpression([(self.xs[j], v) for j, v in coefs.items()])
+        made = []
+        if lower == upper:
+            made.append(pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"r{r}", lower))
+        else:
+            if np.isfinite(lower):
+                made.append(pulp.LpConstraint(expr, pulp.LpConstraintGE, f"r{r}l", lower))
+            if np.isfinite(upper):
+                made.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, f"r{r}u", upper))
+        for c in made:
+            self.prob += c
+        return made
+
+    def set_objective(self, c: np.ndarray) -> None:
+        self.prob.setObjective(self._pulp.LpAffineExpression(
+            [(self.xs[j], float(c[j])) for j in np.flatnonzero(c)]))
+
+    def add_row(self, coefs: np.ndarray, lower: float, upper: float) -> int:
+        """A row `coefs x <= upper` whose bound may change (the tiers' holding rows)."""
+        r = len(self.rows)
+        self.rows.append(self._constrain(r, {j: coefs[j] for j in np.flatnonzero(coefs)},
+                                         -INF, HUGE if np.isinf(upper) else upper))
+        return r
+
+    def set_row_bounds(self, row: int, lower: float, upper: float) -> None:
+        (made,) = self.rows[row]
+        made.constant = -(HUGE if np.isinf(upper) else upper)
+
+    def set_bounds(self, cols, lower, upper) -> None:
+        for j, lo, hi in zip(cols, lower, upper):
+            self.xs[j].lowBound, self.xs[j].upBound = lo, (None if np.isinf(hi) else hi)
+
+    def set_integer(self, on: bool) -> None:
+        cat = self._pulp.LpInteger if on else self._pulp.LpContinuous
+        for j in self.integer_cols:
+            self.xs[j].cat = cat
+        self.integer = on and bool(len(self.integer_cols))
+
+    def run(self, time_limit: float | None = None, gap: float = 0.0, abs_gap: float = 1e-9,
+            start: np.ndarray | None = None, stage: str = "", progress=None,
+            stop=None) -> Run:
+        pulp = self._pulp
+        if start is not None and self.integer:
+            for v, value in zip(self.xs, start):
+                v.setInitialValue(float(value))
+        options = {"msg": False, "timeLimit": time_limit, "gapRel": gap,
+                   "warmStart": start is not None and self.integer}
+        cls = pulp.PULP_CBC_CMD if self.solver == "cbc" else pulp.HiGHS
+        started = time.perf_counter()
+        with _no_banner():
+            self.prob.solve(cls(threads=self.threads, **options))
+        seconds = time.perf_counter() - started
+        status = pulp.LpStatus[self.prob.status]
+        if status == "Infeasible":
+            return Run("infeasible", None, INF, INF, None, seconds)
+        x = np.array([v.varValue if v.varValue is not None else np.nan for v in self.xs])
+        if status != "Optimal" or np.isnan(x).any():
+            raise SolverFailed(f"{self.name} found no plan: {status}")
+        # PuLP says "Optimal" for an incumbent found before the time limit too
+        proven = self.prob.sol_status == pulp.LpSolutionOptimal
+        objective = float(pulp.value(self.prob.objective) or 0.0)
+        bound = objective * (1 - gap) if self.integer else objective
+        return Run("optimal" if proven else "time_limit", x, objective,
+                   bound if proven else -INF, None, seconds)

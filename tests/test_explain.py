@@ -21,7 +21,7 @@ def test_limit_shadow_price(make):
     _, why = solve_and_explain(make(body))
     row = why.binding.iloc[0]
     assert row["constraint"] == "limit" and row["month"] == "2027-02"
-    assert row["shadow_price"] == pytest.approx(672)
+    assert row["value"] == pytest.approx(672)
     assert "aws / any / h100-sxm" in row["meaning"]
 
 
@@ -32,7 +32,7 @@ def test_integer_plan_prices_come_from_the_relaxation(make):
         "limits:\n  - {provider: aws, accelerator: h100-sxm, chips: 5}\n"
     plan, why = solve_and_explain(make(body))
     assert plan.total_cost == pytest.approx(88 * 672)
-    assert why.binding.iloc[0]["shadow_price"] == pytest.approx(672)
+    assert why.binding.iloc[0]["value"] == pytest.approx(672)
 
 
 def test_unmet_names_the_binding_limit(make):

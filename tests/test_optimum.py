@@ -188,8 +188,9 @@ def test_plan_tables_rebuild_the_balances(make):
     used = plan.assignments.groupby(keys)["chips"].sum()
     held = plan.spend.groupby(keys)["chips"].sum().reindex(used.index)
     assert (used <= held + 1e-6).all()
-    spot = plan.assignments[plan.assignments["kind"] == "spot"].groupby("month")["chips"].sum()
-    total = plan.assignments.groupby("month")["chips"].sum()
+    spot = plan.assignments[plan.assignments["kind"] == "spot"].groupby("month")[
+        "tokens_per_s"].sum()
+    total = plan.assignments.groupby("month")["tokens_per_s"].sum()
     assert (spot <= 0.2 * total.reindex(spot.index) + 1e-6).all()
     assert plan.total_cost == pytest.approx(
         plan.purchases["total_cost"].sum() + plan.cost_by("kind")["contract"])

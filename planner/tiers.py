@@ -1,0 +1,316 @@
+"""The lexicographic solve of spec section 4, exact in each tier also with whole instances.
+
+Tiers: (1) least unmet tokens/s, (2) least unprotected tokens/s, (3) least cost (USD),
+(4) least round trip x tokens/s served. Each tier is solved with the ones before it held
+at their optimum by an extra row `tier value <= optimum (+ a hair)`; no penalty weighs one
+tier against another, so a MIP gap is always a gap in one tier's own units, and the cost
+gap is in dollars.
+
+1. LP relaxation, tier by tier. For `integer: false` this is the plan.
+2. A whole-instance start: the LP plan's instances rounded up. Rounding up never changes
+   serving, so unmet and unprotected demand stay at their LP optimum (which proves tiers 1
+   and 2) unless rounding breaks a limit or the budget; then the instances in the broken
+   rows are fixed down and the LP re-solved for the rest (relax and fix).
+3. Whole instances, month by month. Every constraint of section 4 lives in one month; only
+   commitments tie months together. With the commitments fixed, each month is a small MILP
+   of its own (the rest of the plan fixed), and the sum of the months' optima is the
+   optimum: a year of interchangeable months is never one search tree. Without commitments
+   that is the exact answer. With them, a lower bound comes from the same months with each
+   commitment held one month at a time (a relaxation), and when it is not close enough the
+   whole model runs as one MILP from the plan so far, whose better commitments are then
+   polished month by month again.
+4. Serving re-optimised with the purchases fixed: tiers 1, 2 and round trips.
+The cost MILPs carry a round-trip tie-break too small to move cost by a cent (TIEBREAK).
+A time limit returns the best plan found, never worse than the rounded start.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from planner.model import TIERS, PlanModel, build_model
+from planner.solver import INF, Progress, Run, SolverFailed, backend
+
+TIEBREAK = 1e-8  # round-trip term of the cost MILP, relative to cost
+DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at...
+PATIENCE = ((3.0, 1e-5), (10.0, 1e-4), (30.0, 1e-3))  # ...or, past these seconds, at these
+ENOUGH = 1e-4  # gaps; a plan this close to its bound is not searched as one whole MILP
+
+
+def hold_tol(value: float) -> float:
+    """Slack on a held tier: solver tolerances, never a whole unit of anything."""
+    return 1e-7 * max(1.0, abs(value))
+
+
+@dataclass
+class Solution:
+    status: str  # "optimal" (every tier proven within the gap) or "time_limit"
+    x: np.ndarray
+    solver: str
+    seconds: float  # inside the solver, all stages
+    gap: float  # (cost - bound) / cost, on the cost tier
+    bound: float  # proven lower bound on cost, USD
+    duals: dict[str, np.ndarray]  # row duals of the LP relaxation, per tier
+    relaxed: bool  # True when the plan is whole instances and the duals are its relaxation's
+    handoff_seconds: float = 0.0
+    stages: list[dict] = field(default_factory=list)
+    trace: list[tuple[float, float, float]] = field(default_factory=list)  # s, cost, bound
+
+
+class _Deadline:
+    def __init__(self, seconds: float | None):
+        self.end = INF if seconds is None else time.perf_counter() + seconds
+
+    def left(self) -> float | None:
+        return None if self.end == INF else max(self.end - time.perf_counter(), 0.0)
+
+    @property
+    def over(self) -> bool:
+        return time.perf_counter() >= self.end
+
+
+class Lexicographic:
+    """One backend holding the model, asked tier by tier."""
+
+    def __init__(self, pm: PlanModel, solver: str = "auto", threads: int | None = None,
+                 deadline: _Deadline | None = None,
+                 progress: Callable[[Progress], None] | None = None):
+        self.pm = pm
+        self.be = backend(pm.lp, solver, threads)
+        self.c = {t: pm.objective(t) for t in (*TIERS, "rtt")}
+        self.rows = {t: self.be.add_row(self.c[t], -INF, INF) for t in TIERS
+                     if self.c[t].any()}
+        self.upper = pm.lp.upper
+        self.month = pm.column_months()
+        self.coupled = bool((self.month < 0).any())
+        self.deadline = deadline or _Deadline(None)
+        self.progress = progress
+        self.stages: list[dict] = []
+        self.trace: list[tuple[float, float, float]] = []
+        self.started = time.perf_counter()
+
+    def value(self, tier: str, x: np.ndarray) -> float:
+        return float(self.c[tier] @ x)
+
+    def hold(self, tier: str, value: float | None) -> None:
+        """Keep `tier` at most `value` in later solves (None: release it)."""
+        if tier in self.rows:
+            upper = INF if value is None else value + hold_tol(value)
+            self.be.set_row_bounds(self.rows[tier], -INF, upper)
+
+    def _run(self, stage: str, objective: np.ndarray, **kw) -> Run:
+        self.be.set_objective(objective)
+        run = self.be.run(time_limit=self.deadline.left(), stage=stage,
+                          progress=self._progress, **kw)
+        self.stages.append({"stage": stage, "status": run.status,
+                            "seconds": round(run.seconds, 3)})
+        if run.status == "infeasible":
+            raise SolverFailed(f"{stage}: the model has no plan (infeasible)")
+        return run
+
+    def _progress(self, p: Progress) -> None:
+        if self.progress is not None:
+            self.progress(p)
+
+    def note(self, cost: float, bound: float) -> None:
+        """Record the cost tier's course (for time-to-gap figures)."""
+        self.trace.append((round(time.perf_counter() - self.started, 3), cost, bound))
+
+    # --- LP relaxation ---------------------------------------------------------------
+
+    def lp(self, label: str = "LP") -> tuple[np.ndarray, dict[str, float], dict]:
+        """Tiers 1-3 then round trips as LPs, each held for the next."""
+        self.be.set_integer(False)
+        values, duals = {}, {}
+        for tier in TIERS:
+            self.hold(tier, None)
+        for tier in TIERS:
+            if tier not in self.rows:
+                values[tier] = 0.0
+                continue
+            run = self._run(f"{label} {tier}", self.c[tier])
+            values[tier], duals[tier] = run.objective, run.duals
+            self.hold(tier, run.objective)
+        run = self._run(f"{label} rtt", self.c["rtt"])
+        return run.x, values, duals
+
+    # --- whole instances -------------------------------------------------------------
+
+    def whole_start(self, x: np.ndarray) -> np.ndarray:
+        """Round the LP plan's instances up; relax-and-fix where that breaks a limit or
+        the budget; then the best serving of those instances."""
+        buy = self.pm.buy_ids
+        rows = self._capped_rows()
+        free = np.ones(len(buy), dtype=bool)
+        value = np.zeros(len(buy))
+        for _ in range(3):
+            up = np.where(free, np.ceil(x[buy] - 1e-6), value)
+            bad = self._breaks(rows, up) & free
+            value = np.where(free & ~bad, up, value)
+            free &= bad
+            if not free.any():
+                break
+            self.be.set_bounds(buy[~free], value[~free], value[~free])
+            x, _, _ = self.lp("repair LP")
+        value = np.where(free, np.floor(x[buy] + 1e-6), value)  # still breaking: round down
+        return self.serve(value)
+
+    def serve(self, instances: np.ndarray) -> np.ndarray:
+        """The lexicographic best serving (unmet, unprotected, round trips) of fixed
+        purchases; cost is fixed with them."""
+        buy = self.pm.buy_ids
+        self.be.set_bounds(buy, instances, instances)
+        x, _, _ = self.lp("serving LP")
+        self.be.set_bounds(buy, np.zeros(len(buy)), self.upper[buy])
+        x[buy] = instances
+        for tier in TIERS:
+            self.hold(tier, None)
+        return x
+
+    def _capped_rows(self):
+        """Limit and budget rows: the only rows rounding instances up can break."""
+        pm = self.pm
+        a = pm.lp.arrays()
+        ids = np.concatenate([pm.lp.constraints[n].ids for n in ("limits", "budget")
+                              if n in pm.lp.constraints] or [np.zeros(0, int)])
+        matrix = a["A"].tocsr()[ids][:, pm.buy_ids]
+        return matrix, a["row_upper"][ids]
+
+    @staticmethod
+    def _breaks(rows, instances: np.ndarray) -> np.ndarray:
+        """Which instance columns lie in a limit or budget row that `instances` break."""
+        matrix, upper = rows
+        if not len(upper):
+            return np.zeros(len(instances), dtype=bool)
+        over = matrix @ instances > upper + 1e-6 * np.maximum(1, np.abs(upper))
+        return np.asarray(abs(matrix[over]).sum(axis=0)).ravel() != 0
+
+    def objective(self, tier: str, x: np.ndarray) -> np.ndarray:
+        if tier != "cost":
+            return self.c[tier]
+        rtt = self.value("rtt", x)
+        weight = TIEBREAK * max(self.value("cost", x), 1.0) / rtt if rtt > 0 else 0.0
+        return self.c["cost"] + weight * self.c["rtt"]
+
+    def milp(self, tier: str, x: np.ndarray, gap: float, stage: str, **kw) -> tuple[
+            np.ndarray, float, bool]:
+        """One MILP of `tier` from plan `x`: (the better plan, objective - bound, proven)."""
+        objective = self.objective(tier, x)
+        self.be.set_integer(True)
+        try:
+            run = self._run(stage, objective, gap=gap, start=x, **kw)
+        finally:
+            self.be.set_integer(False)
+        better = run.x if float(objective @ run.x) <= float(objective @ x) else x
+        return better, max(run.objective - run.bound, 0.0), run.status == "optimal"
+
+    def by_month(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
+                 patience=PATIENCE) -> tuple[np.ndarray, float, bool]:
+        """Improve `tier` one month at a time with the rest of the plan (commitments
+        included) fixed: (plan, summed objective - bound, every month proven)."""
+        cols = np.arange(len(self.month), dtype=np.int32)
+        slack, proven = 0.0, True
+        months = self.pm.scenario.month_labels
+        for t in range(len(months)):
+            free = self.month == t
+            lower = np.where(free, 0.0, x)
+            self.be.set_bounds(cols, lower, np.where(free, self.upper, x))
+            x, s, ok = self.milp(tier, x, gap, f"MILP {tier} {months[t]}", abs_gap=abs_gap,
+                                 stop=_stop_rule(patience))
+            slack, proven = slack + s, proven and ok
+        self.be.set_bounds(cols, np.zeros(len(cols)), self.upper)
+        return x, slack, proven
+
+    def whole(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
+              patience=PATIENCE) -> tuple[np.ndarray, float, bool]:
+        """One MILP of the whole model."""
+        return self.milp(tier, x, gap, f"MILP {tier}", abs_gap=abs_gap,
+                         stop=_stop_rule(patience))
+
+
+def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = None,
+                gap: float | None = None, threads: int | None = None,
+                progress: Callable[[Progress], None] | None = None,
+                deadline: _Deadline | None = None) -> Solution:
+    """The plan of spec section 4 (section 6 for whole instances): see the module doc."""
+    deadline = deadline or _Deadline(time_limit)
+    lex = Lexicographic(pm, solver, threads, deadline, progress)
+    x, lp_values, duals = lex.lp()
+    if not pm.scenario.integer:
+        return _solution(lex, "optimal", x, lex.value("cost", x), duals, relaxed=False)
+
+    x = lex.whole_start(x)
+    proven, bound_ok = True, True
+    for tier in ("unmet", "unprotected"):
+        value = lex.value(tier, x)
+        if value > hold_tol(0.0) and not (
+                bound_ok and value <= lp_values[tier] + hold_tol(lp_values[tier])):
+            improve = lex.whole if lex.coupled else lex.by_month
+            x, _, ok = improve(tier, x, gap=0.0, abs_gap=1e-6, patience=())
+            proven &= ok
+            bound_ok = False
+        lex.hold(tier, lex.value(tier, x))
+
+    target = DEFAULT_GAP if gap is None else gap
+    patience = PATIENCE if gap is None else ()
+    enough = ENOUGH if gap is None else gap
+    lower = lp_values["cost"] if bound_ok else -INF
+    lex.note(lex.value("cost", x), lower)
+    x, slack, ok = lex.by_month("cost", x, target, patience=patience)
+    cost = lex.value("cost", x)
+    if not lex.coupled:
+        lower = max(lower, cost - slack)
+    elif _open(cost, lower, enough) and not deadline.over and \
+            max(lex.value("unmet", x), lex.value("unprotected", x)) <= hold_tol(0.0):
+        lower = max(lower, _monthly_bound(pm, solver, threads, deadline, gap))
+    lex.note(cost, lower)
+    if lex.coupled and _open(cost, lower, enough) and not deadline.over:
+        x, slack, ok = lex.whole("cost", x, target, patience=patience)
+        lower = max(lower, lex.value("cost", x) - slack)
+        lex.note(lex.value("cost", x), lower)
+        if not deadline.over:
+            x, _, _ = lex.by_month("cost", x, target, patience=patience)
+    cost = lex.value("cost", x)
+    proven &= not _open(cost, lower, max(target, _accepted(patience)))
+    x = lex.serve(np.round(x[pm.buy_ids]))
+    return _solution(lex, "optimal" if proven else "time_limit", x, lower, duals,
+                     relaxed=True)
+
+
+def _open(cost: float, lower: float, gap: float) -> bool:
+    return cost - lower > gap * max(cost, 1e-9) + 1e-6
+
+
+def _accepted(patience) -> float:
+    return max((g for _, g in patience), default=0.0)
+
+
+def _monthly_bound(pm: PlanModel, solver, threads, deadline, gap) -> float:
+    """A lower bound on cost: the same months with each commitment held and paid one month
+    at a time, so that no month depends on another (valid when tiers 1-2 are at zero)."""
+    relaxed = build_model(pm.scenario, monthly_commitments=True)
+    sol = solve_tiers(relaxed, solver, threads=threads, gap=gap, deadline=deadline)
+    return sol.bound
+
+
+def _stop_rule(patience):
+    """Stop a MILP past `after` seconds once its gap is at most `enough`."""
+    if not patience:
+        return None
+
+    def stop(seconds: float, now: float) -> bool:
+        return any(seconds >= after and now <= enough for after, enough in patience)
+    return stop
+
+
+def _solution(lex: Lexicographic, status: str, x: np.ndarray, bound: float, duals: dict,
+              relaxed: bool) -> Solution:
+    cost = lex.value("cost", x)
+    bound = min(bound, cost)
+    gap = (cost - bound) / cost if cost > 0 else 0.0
+    return Solution(status, x, lex.be.name, sum(s["seconds"] for s in lex.stages), gap,
+                    bound, duals, relaxed, lex.be.handoff_seconds, lex.stages, lex.trace)
