@@ -110,7 +110,7 @@ def build_model(scn: Scenario, monthly_commitments: bool = False) -> PlanModel:
                    active_pairs(classes["term"].to_numpy(), scn.months))
     define_variables(pm)
     for define in (define_demand, define_supply, define_limits, define_max_share,
-                   define_spot, define_resilience, define_budget):
+                   define_spot, define_resilience, define_budget, define_covers):
         define(pm)
     return pm
 
@@ -402,3 +402,53 @@ def define_budget(pm: PlanModel) -> None:
     pm.lp.add_constraints("budget", pd.DataFrame({"t": np.arange(pm.months)}), t, buy,
                           coef * scn.hours[t],
                           upper=scn.monthly_max - pm.contract_cost.sum(axis=0))
+
+
+def define_covers(pm: PlanModel) -> None:
+    """Whole instances only: the demand and resilience rows restated on the chips held,
+    which serving can never exceed (serve[s,t] <= chips held in its pool + signed):
+      util_w sum_s tp_s (held chips_q(s),t + signed_q(s),t) + unmet[w,m,t] >= D[w,m,t]
+      sum_{s not at p} tp_s (held chips + signed) + unprot + keep unmet >= keep D.
+    Implied by the model, so the LP bound is the same; written on the instance counts
+    alone they let the MIP solver round them up (cover and MIR cuts)."""
+    scn = pm.scenario
+    if not scn.integer or not len(pm.demand):
+        return
+    util = {w.name: w.utilization for w in scn.workloads.values()}
+    h, t, tb = pm.active
+    held = pd.DataFrame({"h": h, "t": t, "col": _buy_ids(pm, h, tb)}).merge(
+        pm.classes[["pool", "chips"]], left_on="h", right_index=True)
+    d = pm.demand.reset_index(names="d")
+    opts = d[["d", "pair", "t"]].merge(pm.options[["pair", "pool", "tp", "provider",
+                                                   "region", "workload"]], on="pair")
+    opts["tp"] *= opts["workload"].map(util)
+    signed = np.bincount(opts["d"], opts["tp"] * pm.contract_chips[opts["pool"], opts["t"]],
+                         minlength=len(d))
+    terms = opts.merge(held, on=["pool", "t"])
+    unmet = pm.lp.variables["unmet"].ids
+    pm.lp.add_constraints("cover_demand", d[[*PAIR, "t"]],
+                          np.concatenate([terms["d"], d["d"]]),
+                          np.concatenate([terms["col"], unmet]),
+                          np.concatenate([terms["tp"] * terms["chips"], np.ones(len(d))]),
+                          lower=d["tokens_per_s"].to_numpy() - signed)
+    if "resilience" not in pm.lp.constraints:
+        return
+    # resilience rows are per (w, m, t, site): the same options, without the failed site's
+    res = pm.lp.constraints["resilience"].labels.reset_index(names="r").merge(
+        d[[*PAIR, "t", "d", "tokens_per_s"]], on=[*PAIR, "t"])
+    site = opts["provider"] if scn.survive == "provider" else \
+        opts["provider"] + "/" + opts["region"]
+    opts = opts.assign(site=site, tp=opts["tp"] / opts["workload"].map(util))
+    kept = res[["r", "d", "site"]].merge(opts, on="d", suffixes=("", "_o"))
+    kept = kept[kept["site_o"] != kept["site"]]
+    signed = np.bincount(kept["r"], kept["tp"] * pm.contract_chips[kept["pool"], kept["t"]],
+                         minlength=len(res))
+    terms = kept.merge(held, on=["pool", "t"])
+    pm.lp.add_constraints(
+        "cover_resilience", res[[*PAIR, "t", "site"]],
+        np.concatenate([terms["r"], res["r"], res["r"]]),
+        np.concatenate([terms["col"], pm.lp.variables["unprotected"].ids[res["r"]],
+                        unmet[res["d"]]]),
+        np.concatenate([terms["tp"] * terms["chips"], np.ones(len(res)),
+                        np.full(len(res), scn.keep)]),
+        lower=scn.keep * res["tokens_per_s"].to_numpy() - signed)

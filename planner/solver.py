@@ -145,9 +145,9 @@ class HighsBackend:
     def run(self, time_limit: float | None = None, gap: float = 0.0, abs_gap: float = 1e-9,
             start: np.ndarray | None = None, stage: str = "",
             progress: Callable[[Progress], None] | None = None,
-            stop: Callable[[float, float], bool] | None = None) -> Run:
+            stop: Callable[[float, float, float], bool] | None = None) -> Run:
         """Solve the current model. For a MIP: `start` is a feasible plan to improve on,
-        `gap` the relative gap to stop at, `stop(seconds, gap)` may end the search early."""
+        `gap` the relative gap to stop at, `stop(seconds, best, bound)` may end it early."""
         h = self.h
         h.setOptionValue("time_limit",
                          INF if time_limit is None else max(float(time_limit), 0.01))
@@ -183,7 +183,7 @@ class HighsBackend:
             if progress is not None:
                 progress(out)
             if kind == cb.kCallbackMipInterrupt and stop is not None and \
-                    stop(out.seconds, data.mip_gap):
+                    stop(out.seconds, out.best, out.bound):
                 user_in.user_interrupt = True
 
         self.h.setCallback(callback, None)

@@ -20,7 +20,8 @@ gap is in dollars.
    whole model runs as one MILP from the plan so far, whose better commitments are then
    polished month by month again.
 4. Serving re-optimised with the purchases fixed: tiers 1, 2 and round trips.
-The cost MILPs carry a round-trip tie-break too small to move cost by a cent (TIEBREAK).
+Round trips decide between equal-cost purchases in the LP, whose rounding starts every
+MILP; a MILP plan replaces its start only when strictly better in its tier.
 A time limit returns the best plan found, never worse than the rounded start.
 """
 
@@ -35,10 +36,10 @@ import numpy as np
 from planner.model import TIERS, PlanModel, build_model
 from planner.solver import INF, Progress, Run, SolverFailed, backend
 
-TIEBREAK = 1e-8  # round-trip term of the cost MILP, relative to cost
-DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at...
-PATIENCE = ((3.0, 1e-5), (10.0, 1e-4), (30.0, 1e-3))  # ...or, past these seconds, at these
-ENOUGH = 1e-4  # gaps; a plan this close to its bound is not searched as one whole MILP
+DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at, or past these seconds at these
+PATIENCE = ((5.0, 1e-5), (20.0, 1e-4), (40.0, 1e-3), (90.0, 1e-2))  # gaps (spread over
+ENOUGH = 1e-4  # the months); a plan this close to its bound is not searched as one MILP,
+FOLLOW_UP = 20.0  # nor is one whose months took longer than this (seconds)
 
 
 def hold_tol(value: float) -> float:
@@ -79,7 +80,7 @@ class Lexicographic:
     def __init__(self, pm: PlanModel, solver: str = "auto", threads: int | None = None,
                  deadline: _Deadline | None = None,
                  progress: Callable[[Progress], None] | None = None):
-        self.pm = pm
+        self.pm, self.solver, self.threads = pm, solver, threads
         self.be = backend(pm.lp, solver, threads)
         self.c = {t: pm.objective(t) for t in (*TIERS, "rtt")}
         self.rows = {t: self.be.add_row(self.c[t], -INF, INF) for t in TIERS
@@ -103,9 +104,10 @@ class Lexicographic:
             self.be.set_row_bounds(self.rows[tier], -INF, upper)
 
     def _run(self, stage: str, objective: np.ndarray, **kw) -> Run:
+        """Solve with `objective`; LPs always run to the end, MILPs until the deadline."""
         self.be.set_objective(objective)
-        run = self.be.run(time_limit=self.deadline.left(), stage=stage,
-                          progress=self._progress, **kw)
+        limit = self.deadline.left() if self.be.integer else None
+        run = self.be.run(time_limit=limit, stage=stage, progress=self._progress, **kw)
         self.stages.append({"stage": stage, "status": run.status,
                             "seconds": round(run.seconds, 3)})
         if run.status == "infeasible":
@@ -189,23 +191,18 @@ class Lexicographic:
         over = matrix @ instances > upper + 1e-6 * np.maximum(1, np.abs(upper))
         return np.asarray(abs(matrix[over]).sum(axis=0)).ravel() != 0
 
-    def objective(self, tier: str, x: np.ndarray) -> np.ndarray:
-        if tier != "cost":
-            return self.c[tier]
-        rtt = self.value("rtt", x)
-        weight = TIEBREAK * max(self.value("cost", x), 1.0) / rtt if rtt > 0 else 0.0
-        return self.c["cost"] + weight * self.c["rtt"]
-
     def milp(self, tier: str, x: np.ndarray, gap: float, stage: str, **kw) -> tuple[
             np.ndarray, float, bool]:
-        """One MILP of `tier` from plan `x`: (the better plan, objective - bound, proven)."""
-        objective = self.objective(tier, x)
+        """One MILP of `tier` from plan `x`: (the better plan, objective - bound, proven).
+        A plan only as good as `x` does not replace it: `x` came from the LP that served
+        from the nearest regions (tier 4), the MILP's equal-cost plans did not."""
         self.be.set_integer(True)
         try:
-            run = self._run(stage, objective, gap=gap, start=x, **kw)
+            run = self._run(stage, self.c[tier], gap=gap, start=x, **kw)
         finally:
             self.be.set_integer(False)
-        better = run.x if float(objective @ run.x) <= float(objective @ x) else x
+        now = self.value(tier, x)
+        better = run.x if self.value(tier, run.x) < now - 1e-9 * abs(now) - 1e-9 else x
         return better, max(run.objective - run.bound, 0.0), run.status == "optimal"
 
     def by_month(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
@@ -216,20 +213,23 @@ class Lexicographic:
         slack, proven = 0.0, True
         months = self.pm.scenario.month_labels
         for t in range(len(months)):
+            if self.deadline.over:  # a month not searched has no bound
+                slack, proven = INF, False
+                break
             free = self.month == t
             lower = np.where(free, 0.0, x)
             self.be.set_bounds(cols, lower, np.where(free, self.upper, x))
-            x, s, ok = self.milp(tier, x, gap, f"MILP {tier} {months[t]}", abs_gap=abs_gap,
-                                 stop=_stop_rule(patience))
+            x, s, ok = self.milp(tier, x, gap / len(months), f"MILP {tier} {months[t]}",
+                                 abs_gap=abs_gap, stop=_stop_rule(patience, 1 / len(months)))
             slack, proven = slack + s, proven and ok
         self.be.set_bounds(cols, np.zeros(len(cols)), self.upper)
         return x, slack, proven
 
     def whole(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
-              patience=PATIENCE) -> tuple[np.ndarray, float, bool]:
+              patience=PATIENCE, offset: float = 0.0) -> tuple[np.ndarray, float, bool]:
         """One MILP of the whole model."""
         return self.milp(tier, x, gap, f"MILP {tier}", abs_gap=abs_gap,
-                         stop=_stop_rule(patience))
+                         stop=_stop_rule(patience, offset=offset))
 
 
 def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = None,
@@ -246,39 +246,61 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
     x = lex.whole_start(x)
     proven, bound_ok = True, True
     for tier in ("unmet", "unprotected"):
+        if deadline.over:
+            proven = False
+            break
         value = lex.value(tier, x)
-        if value > hold_tol(0.0) and not (
-                bound_ok and value <= lp_values[tier] + hold_tol(lp_values[tier])):
+        # a held tier may sit a hair above its optimum (hold_tol): twice that is reached
+        if value > 2 * hold_tol(0.0) and not (
+                bound_ok and value <= lp_values[tier] + 2 * hold_tol(lp_values[tier])):
             improve = lex.whole if lex.coupled else lex.by_month
             x, _, ok = improve(tier, x, gap=0.0, abs_gap=1e-6, patience=())
             proven &= ok
             bound_ok = False
         lex.hold(tier, lex.value(tier, x))
 
-    target = DEFAULT_GAP if gap is None else gap
-    patience = PATIENCE if gap is None else ()
-    enough = ENOUGH if gap is None else gap
     lower = lp_values["cost"] if bound_ok else -INF
-    lex.note(lex.value("cost", x), lower)
-    x, slack, ok = lex.by_month("cost", x, target, patience=patience)
-    cost = lex.value("cost", x)
-    if not lex.coupled:
-        lower = max(lower, cost - slack)
-    elif _open(cost, lower, enough) and not deadline.over and \
-            max(lex.value("unmet", x), lex.value("unprotected", x)) <= hold_tol(0.0):
-        lower = max(lower, _monthly_bound(pm, solver, threads, deadline, gap))
-    lex.note(cost, lower)
-    if lex.coupled and _open(cost, lower, enough) and not deadline.over:
-        x, slack, ok = lex.whole("cost", x, target, patience=patience)
-        lower = max(lower, lex.value("cost", x) - slack)
-        lex.note(lex.value("cost", x), lower)
-        if not deadline.over:
-            x, _, _ = lex.by_month("cost", x, target, patience=patience)
-    cost = lex.value("cost", x)
-    proven &= not _open(cost, lower, max(target, _accepted(patience)))
+    x, lower = _least_cost(lex, x, lower, gap, at_zero=max(
+        lex.value("unmet", x), lex.value("unprotected", x)) <= 2 * hold_tol(0.0))
+    accepted = DEFAULT_GAP if gap is None else gap
+    accepted = max(accepted, _accepted(PATIENCE) if gap is None else 0.0)
+    proven &= not _open(lex.value("cost", x), lower, accepted)
     x = lex.serve(np.round(x[pm.buy_ids]))
     return _solution(lex, "optimal" if proven else "time_limit", x, lower, duals,
                      relaxed=True)
+
+
+def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | None,
+                at_zero: bool) -> tuple[np.ndarray, float]:
+    """Tier 3 with whole instances (tiers 1-2 held): month by month; with commitments, a
+    monthly-commitment bound and, early enough, one whole MILP. Returns (plan, bound)."""
+    target = DEFAULT_GAP if gap is None else gap
+    patience = PATIENCE if gap is None else ()
+    enough = ENOUGH if gap is None else gap
+    started = time.perf_counter()
+
+    def early() -> bool:
+        left = not lex.deadline.over
+        return left and (gap is not None or time.perf_counter() - started < FOLLOW_UP)
+
+    lex.note(lex.value("cost", x), lower)
+    x, slack, _ = lex.by_month("cost", x, target, patience=patience)
+    cost = lex.value("cost", x)
+    if not lex.coupled:
+        lower = max(lower, cost - slack)
+    elif _open(cost, lower, enough) and at_zero and early():
+        lower = max(lower, _monthly_bound(lex.pm, lex, gap))
+    lex.note(cost, lower)
+    if lex.coupled and _open(cost, lower, enough) and early():
+        before = x
+        x, slack, _ = lex.whole("cost", x, target, patience=patience,
+                                offset=time.perf_counter() - started)
+        lower = max(lower, lex.value("cost", x) - slack)
+        lex.note(lex.value("cost", x), lower)
+        if x is not before and not lex.deadline.over:  # new commitments: polish the months
+            x, _, _ = lex.by_month("cost", x, target, patience=patience)
+            lex.note(lex.value("cost", x), lower)
+    return x, lower
 
 
 def _open(cost: float, lower: float, gap: float) -> bool:
@@ -289,21 +311,28 @@ def _accepted(patience) -> float:
     return max((g for _, g in patience), default=0.0)
 
 
-def _monthly_bound(pm: PlanModel, solver, threads, deadline, gap) -> float:
+def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> float:
     """A lower bound on cost: the same months with each commitment held and paid one month
     at a time, so that no month depends on another (valid when tiers 1-2 are at zero)."""
     relaxed = build_model(pm.scenario, monthly_commitments=True)
-    sol = solve_tiers(relaxed, solver, threads=threads, gap=gap, deadline=deadline)
+    sol = solve_tiers(relaxed, lex.solver, threads=lex.threads, gap=gap,
+                      deadline=lex.deadline)
+    lex.stages += [{**s, "stage": "bound: " + s["stage"]} for s in sol.stages]
     return sol.bound
 
 
-def _stop_rule(patience):
-    """Stop a MILP past `after` seconds once its gap is at most `enough`."""
+def _stop_rule(patience, share: float = 1.0, offset: float = 0.0):
+    """Stop a MILP past `after` seconds (counted from `offset` before it started) once its
+    gap is at most `enough`, both times `share`: one month of T gets 1/T of the time and of
+    the gap; gaps are relative to the whole plan's objective, so the months' gaps add up
+    to at most `enough`."""
     if not patience:
         return None
 
-    def stop(seconds: float, now: float) -> bool:
-        return any(seconds >= after and now <= enough for after, enough in patience)
+    def stop(seconds: float, best: float, bound: float) -> bool:
+        gap = (best - bound) / max(abs(best), 1e-9)
+        return any(offset + seconds >= after * share and gap <= enough * share
+                   for after, enough in patience)
     return stop
 
 
