@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +23,7 @@ from planner.errors import PlanError
 from planner.pipeline import solve as solve_plan
 from planner.pipeline import solve_and_explain
 from planner.scenario import load_scenario
-from planner.solver import SolverFailed
+from planner.solver import Progress, SolverFailed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Plan where AI inference runs: cloud, region, chip and purchase kind.")
@@ -44,11 +46,11 @@ def fail(code: int, message: str) -> None:
 
 def guarded(run, status: str | None = None):
     """Run `run()`: user mistakes exit 2 with one line, anything else exits 1 (no traceback).
-    With `status`, a spinner on a terminal's stderr says what is running."""
-    spinner = err.status(status) if status and err.is_terminal else contextlib.nullcontext()
+    With `status`, a spinner on a terminal's stderr says what is running; `run` may take
+    a `progress` callback that shows the solver's course past a couple of seconds."""
     try:
-        with spinner:
-            return run()
+        with spinner(status) as progress:
+            return run(progress) if run.__code__.co_argcount else run()
     except PlanError as exc:
         fail(EXIT_INPUT, f"error: {exc}")
     except SolverFailed as exc:
@@ -57,6 +59,29 @@ def guarded(run, status: str | None = None):
         raise
     except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
         fail(EXIT_FAILED, f"error: {type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def spinner(status: str | None):
+    """A spinner on a terminal's stderr; yields a progress callback (None when silent)."""
+    if not status or not err.is_terminal:
+        yield None
+        return
+    started, shown = time.perf_counter(), [0.0]
+    with err.status(status) as line:
+        def progress(p: Progress) -> None:
+            now = time.perf_counter()
+            if now - started < 2 or now - shown[0] < 0.25:
+                return
+            shown[0] = now
+            fmt = money if "cost" in p.stage else (lambda v: f"{v:,.1f} tokens/s")
+            best = fmt(p.best) if math.isfinite(p.best) else "none yet"
+            found = f"best {best}, bound {fmt(p.bound)}" if math.isfinite(p.bound) else \
+                f"best {best}"
+            gap = f", gap {(p.best - p.bound) / abs(p.best):.3%}" \
+                if math.isfinite(p.best) and math.isfinite(p.bound) and p.best else ""
+            line.update(f"{status} {now - started:.0f} s: {p.stage}, {found}{gap}")
+        yield progress
 
 
 def money(value: float) -> str:
@@ -109,17 +134,28 @@ def solve(scenario: ScenarioArg,
           solver: Annotated[str, typer.Option(help="auto, highs, pulp-highs or cbc")] = "auto",
           ) -> None:
     """Solve a scenario and print the plan. Exit 3 when demand is left unmet."""
-    plan, why = guarded(lambda: solve_and_explain(scenario, solver=solver,
-                                                  time_limit=time_limit, gap=gap,
-                                                  threads=threads, why=out_dir is not None),
-                        f"Building and solving {scenario}...")
+    plan, why = guarded(lambda progress: solve_and_explain(
+        scenario, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
+        progress=progress, why=out_dir is not None), f"Solving {scenario}")
     if out_dir is not None:
         guarded(lambda: write_reports(plan, why, out_dir), "Writing reports...")
     if format is Format.json:
         sys.stdout.write(json.dumps(plan.to_dict(), indent=2) + "\n")
     else:
         print_plan(plan)
+    if plan.status == "time_limit":
+        warn_unproven(plan)
     raise typer.Exit(exit_code(plan))
+
+
+def warn_unproven(plan) -> None:
+    """Say on stderr, loudly, that a plan stopped by the time limit is not proven."""
+    s = plan.solver
+    err.print(f"[bold red]NOT PROVEN OPTIMAL[/]: the search stopped after {s['seconds']:.0f} s "
+              f"(time limit or default patience). A plan may exist up to "
+              f"{money(plan.total_cost - s['bound'])} ({s['gap']:.2%}) cheaper than this one "
+              f"(best bound {money(s['bound'])}); --time-limit or --gap search longer.",
+              highlight=False, soft_wrap=True)
 
 
 def exit_code(plan) -> int:
@@ -168,6 +204,9 @@ def print_plan(plan) -> None:
         out.print(render(pivot, "On-demand and spot instances per month"))
     if len(plan.unmet):
         out.print(render(plan.unmet, "[red]Unmet demand (tokens/s)[/]"))
+    if len(plan.unprotected):
+        out.print(render(plan.unprotected, "[yellow]Unprotected demand: tokens/s lost beyond "
+                         "the kept share if this provider or region failed[/]"))
 
 
 @app.command()

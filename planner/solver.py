@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -172,6 +173,14 @@ class HighsBackend:
         seconds = time.perf_counter() - started
         if not self.integer:
             self.lp_runs += 1
+        if h.getModelStatus() == self._hs.HighsModelStatus.kSolveError and \
+                h.getOptionValue("presolve") != "off":
+            # seen when presolve empties a MIP and its postsolved plan breaks a row by 1e-6
+            h.setOptionValue("presolve", "off")
+            try:
+                return self.run(time_limit, gap, abs_gap, start, stage, progress, stop)
+            finally:
+                h.setOptionValue("presolve", "choose")
         return self._result(seconds)
 
     def _watch(self, stage, progress, stop) -> None:
@@ -295,7 +304,8 @@ class PulpBackend:
                    "warmStart": start is not None and self.integer}
         cls = pulp.PULP_CBC_CMD if self.solver == "cbc" else pulp.HiGHS
         started = time.perf_counter()
-        with _no_banner():
+        with _no_banner(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # PuLP 3.3 on its CBC
             self.prob.solve(cls(threads=self.threads, **options))
         seconds = time.perf_counter() - started
         status = pulp.LpStatus[self.prob.status]

@@ -37,9 +37,11 @@ from planner.model import TIERS, PlanModel, build_model
 from planner.solver import INF, Progress, Run, SolverFailed, backend
 
 DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at, or past these seconds at these
-PATIENCE = ((5.0, 1e-5), (20.0, 1e-4), (40.0, 1e-3), (90.0, 1e-2))  # gaps (spread over
-ENOUGH = 1e-4  # the months); a plan this close to its bound is not searched as one MILP,
-FOLLOW_UP = 20.0  # nor is one whose months took longer than this (seconds)
+PATIENCE = ((5.0, 1e-5), (20.0, 1e-4), (40.0, 1e-3), (90.0, 1e-2),  # gaps (spread over
+            (240.0, INF))  # the months); a plan this close to its bound is not searched
+ENOUGH = 1e-4  # as one MILP, nor is one whose months took longer than FOLLOW_UP seconds
+FOLLOW_UP = 20.0
+PROVEN = 1e-3  # a plan within this of its bound (or of the gap asked for) is "optimal"
 
 
 def hold_tol(value: float) -> float:
@@ -262,9 +264,7 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
     lower = lp_values["cost"] if bound_ok else -INF
     x, lower = _least_cost(lex, x, lower, gap, at_zero=max(
         lex.value("unmet", x), lex.value("unprotected", x)) <= 2 * hold_tol(0.0))
-    accepted = DEFAULT_GAP if gap is None else gap
-    accepted = max(accepted, _accepted(PATIENCE) if gap is None else 0.0)
-    proven &= not _open(lex.value("cost", x), lower, accepted)
+    proven &= not _open(lex.value("cost", x), lower, PROVEN if gap is None else gap)
     x = lex.serve(np.round(x[pm.buy_ids]))
     return _solution(lex, "optimal" if proven else "time_limit", x, lower, duals,
                      relaxed=True)
@@ -305,10 +305,6 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
 
 def _open(cost: float, lower: float, gap: float) -> bool:
     return cost - lower > gap * max(cost, 1e-9) + 1e-6
-
-
-def _accepted(patience) -> float:
-    return max((g for _, g in patience), default=0.0)
 
 
 def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> float:

@@ -21,8 +21,12 @@ def test_bundled_catalog_passes_check():
 
 @pytest.mark.parametrize("name,status", [("inference-2027h1", "optimal"),
                                          ("committed-resilient", "optimal"),
-                                         ("short-capacity", "unmet_demand")])
-def test_bundled_scenario_solves(name, status):
+                                         ("short-capacity", "unmet_demand"),
+                                         ("team-eu-uk", "optimal")])
+def test_bundled_scenario_solves_in_whole_instances(name, status):
     plan = planner.solve(ROOT / "scenarios" / f"{name}.yaml")
+    assert plan.scenario.integer
     assert plan.status == status
     assert plan.total_cost > 0
+    assert plan.solver["gap"] <= 1e-3
+    assert (plan.purchases["instances"] == plan.purchases["instances"].round()).all()

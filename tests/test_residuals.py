@@ -1,0 +1,113 @@
+"""Residual check: rebuild every constraint of spec section 4 from a solved plan's tables.
+
+The plan is read only through what users see (assignments, spend, purchases, unmet,
+unprotected), so a mistake anywhere between the model and the report shows up here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import planner
+
+from conftest import workload
+
+TOL = 1e-5  # absolute, plus REL of the larger side: solver tolerances
+REL = 1e-7
+KEY = ["workload", "market", "month"]
+
+
+def check_plan(plan: planner.Plan) -> None:
+    scn = plan.scenario
+    a, spend, unmet = plan.assignments, plan.spend, plan.unmet
+    # demand: util x served + unmet >= demand
+    util = a["workload"].map({w.name: w.utilization for w in scn.workloads.values()})
+    served = (a["tokens_per_s"] * util).groupby([a[k] for k in KEY]).sum()
+    demand = plan.served.set_index(KEY)["demand"]
+    short = unmet.set_index(KEY)["tokens_per_s"].reindex(demand.index, fill_value=0)
+    assert (served.reindex(demand.index, fill_value=0) + short >= demand * (1 - REL) - TOL).all()
+
+    # supply: chips used per holding <= chips held; whole instances when asked
+    keys = ["provider", "region", "instance", "kind", "month"]
+    used = a.groupby(keys)["chips"].sum()
+    held = spend.groupby(keys)["chips"].sum().reindex(used.index)
+    assert (used <= held * (1 + REL) + TOL).all()
+    if scn.integer:
+        bought = plan.purchases["instances"]
+        assert np.allclose(bought, np.round(bought))
+
+    # limits: chips held in the group, each month in [from, to]
+    labels = scn.month_labels
+    for limit in scn.limits:
+        mine = np.ones(len(spend), dtype=bool)
+        for col in ("provider", "region", "accelerator"):
+            if getattr(limit, col) is not None:
+                mine &= (spend[col] == getattr(limit, col)).to_numpy()
+        per_month = spend[mine].groupby("month")["chips"].sum()
+        for t, month in enumerate(labels):
+            if limit.first <= t <= limit.last:
+                assert per_month.get(month, 0.0) <= limit.chips * (1 + REL) + TOL
+
+    # max_share and spot, on throughput
+    total = a.groupby("month")["tokens_per_s"].sum()
+    for provider, cap in scn.max_share.items():
+        mine = a[a["provider"] == provider].groupby("month")["tokens_per_s"].sum()
+        assert (mine <= cap * total.reindex(mine.index) * (1 + REL) + TOL).all()
+    for w in scn.workloads.values():
+        mine = a[a["workload"] == w.name]
+        spot = mine[mine["kind"] == "spot"].groupby("month")["tokens_per_s"].sum()
+        assert (spot <= w.spot * mine.groupby("month")["tokens_per_s"].sum()
+                .reindex(spot.index) * (1 + REL) + TOL).all()
+
+    # resilience: for every site p, the others + unprotected >= keep (demand - unmet)
+    if scn.survive is not None:
+        site = a["provider"] if scn.survive == "provider" else a["provider"] + "/" + a["region"]
+        a = a.assign(site=site)
+        gap = plan.unprotected.set_index([*KEY, "failed"])["tokens_per_s"]
+        for key, rows in a.groupby(KEY):
+            need = scn.keep * (demand[key] - short[key])
+            for p in rows["site"].unique():
+                others = rows.loc[rows["site"] != p, "tokens_per_s"].sum()
+                assert others + gap.get((*key, p), 0.0) >= need * (1 - REL) - TOL
+
+    # budget, and the total is what is spent plus commitments after the horizon
+    if scn.monthly_max is not None:
+        assert (plan.cost_by_month <= scn.monthly_max * (1 + 1e-9) + TOL).all()
+    contracts = spend.loc[spend["kind"] == "contract", "cost"].sum()
+    assert plan.total_cost == pytest.approx(plan.purchases["total_cost"].sum() + contracts)
+
+
+def random_body(seed: int) -> str:
+    rng = np.random.default_rng(seed)
+    months = int(rng.integers(1, 5))
+    body = f"horizon: {{start: 2027-01, months: {months}}}\n"
+    demand = {"us-east": f"{{start: {int(rng.integers(2, 40)) * 1000}, growth: "
+                         f"{rng.uniform(0, 0.3):.2f}}}"}
+    if rng.random() < 0.7:
+        demand["eu"] = str(int(rng.integers(1, 20)) * 1000)
+    extra = {"utilization": f"{rng.choice([0.6, 0.8, 1.0])}",
+             "spot": f"{rng.choice([0, 0.2, 0.5])}"}
+    if "eu" in demand and rng.random() < 0.5:
+        extra["residency"] = "{eu: [eu]}"
+    body += workload("{" + ", ".join(f"{m}: {d}" for m, d in demand.items()) + "}", **extra)
+    if rng.random() < 0.6:
+        body += f"resilience: {{survive: {rng.choice(['provider', 'region'])}, " \
+                f"keep: {rng.choice([0.3, 0.5])}}}\n"
+    if rng.random() < 0.5:
+        body += f"limits:\n  - {{provider: aws, chips: {int(rng.integers(1, 6)) * 8}}}\n"
+    if rng.random() < 0.4:
+        body += f"providers:\n  aws: {{max_share: {rng.choice([0.5, 0.7])}}}\n"
+    if rng.random() < 0.3:
+        body += f"budget: {{monthly_max: {int(rng.integers(2, 20)) * 10000}}}\n"
+    terms = "[12]" if rng.random() < 0.4 else "[]"
+    body += f"purchase: {{terms: {terms}, integer: {str(rng.random() < 0.7).lower()}}}\n"
+    return body
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_plans_hold_every_constraint(make, seed):
+    plan = planner.solve(make(random_body(seed)))
+    assert plan.status in ("optimal", "unmet_demand", "unprotected")
+    check_plan(plan)
