@@ -224,8 +224,21 @@ class Lexicographic:
             x, s, ok = self.milp(tier, x, gap / len(months), f"MILP {tier} {months[t]}",
                                  abs_gap=abs_gap, stop=_stop_rule(patience, 1 / len(months)))
             slack, proven = slack + s, proven and ok
+            if tier == "cost":
+                x = self.nearest(x, months[t])
         self.be.set_bounds(cols, np.zeros(len(cols)), self.upper)
         return x, slack, proven
+
+    def nearest(self, x: np.ndarray, month: str) -> np.ndarray:
+        """Tier 4 for one month: at no more cost, the purchases and serving with the least
+        round trip x tokens/s (equal-price regions: the nearer one). Briefly: no proof
+        is sought, any nearer plan of that cost will do."""
+        self.hold("cost", self.value("cost", x))
+        try:
+            x, _, _ = self.milp("rtt", x, 1e-4, f"MILP rtt {month}", stop=lambda s, b, lb: s > 1)
+        finally:
+            self.hold("cost", None)
+        return x
 
     def whole(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
               patience=PATIENCE, offset: float = 0.0) -> tuple[np.ndarray, float, bool]:
