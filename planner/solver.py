@@ -299,7 +299,9 @@ class PulpBackend:
         pulp = self._pulp
         if start is not None and self.integer:
             for v, value in zip(self.xs, start):
-                v.setInitialValue(float(value))
+                low = v.lowBound if v.lowBound is not None else -INF
+                high = v.upBound if v.upBound is not None else INF
+                v.setInitialValue(min(max(float(value), low), high))
         options = {"msg": False, "timeLimit": time_limit, "gapRel": gap,
                    "warmStart": start is not None and self.integer}
         cls = pulp.PULP_CBC_CMD if self.solver == "cbc" else pulp.HiGHS

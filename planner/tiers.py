@@ -204,7 +204,10 @@ class Lexicographic:
         finally:
             self.be.set_integer(False)
         now = self.value(tier, x)
-        better = run.x if self.value(tier, run.x) < now - 1e-9 * abs(now) - 1e-9 else x
+        if self.value(tier, run.x) >= now - 1e-9 * abs(now) - 1e-9:
+            return x, max(run.objective - run.bound, 0.0), run.status == "optimal"
+        better = run.x.copy()
+        better[self.pm.buy_ids] = np.round(better[self.pm.buy_ids])  # whole, not 0.9999999
         return better, max(run.objective - run.bound, 0.0), run.status == "optimal"
 
     def by_month(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
