@@ -83,6 +83,7 @@ class Lexicographic:
                  deadline: _Deadline | None = None,
                  progress: Callable[[Progress], None] | None = None):
         self.pm, self.solver, self.threads = pm, solver, threads
+        self.tie_break = True  # tier 4: off where only a bound on cost is wanted
         self.be = backend(pm.lp, solver, threads)
         self.c = {t: pm.objective(t) for t in (*TIERS, "rtt")}
         self.rows = {t: self.be.add_row(self.c[t], -INF, INF) for t in TIERS
@@ -227,7 +228,7 @@ class Lexicographic:
             x, s, ok = self.milp(tier, x, gap / len(months), f"MILP {tier} {months[t]}",
                                  abs_gap=abs_gap, stop=_stop_rule(patience, 1 / len(months)))
             slack, proven = slack + s, proven and ok
-            if tier == "cost":
+            if tier == "cost" and self.tie_break:
                 x = self.nearest(x, months[t])
         self.be.set_bounds(cols, np.zeros(len(cols)), self.upper)
         return x, slack, proven
@@ -253,10 +254,12 @@ class Lexicographic:
 def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = None,
                 gap: float | None = None, threads: int | None = None,
                 progress: Callable[[Progress], None] | None = None,
-                deadline: _Deadline | None = None) -> Solution:
-    """The plan of spec section 4 (section 6 for whole instances): see the module doc."""
+                deadline: _Deadline | None = None, tie_break: bool = True) -> Solution:
+    """The plan of spec section 4 (section 6 for whole instances): see the module doc.
+    Without `tie_break`, tier 4 is skipped (for a bound on cost only)."""
     deadline = deadline or _Deadline(time_limit)
     lex = Lexicographic(pm, solver, threads, deadline, progress)
+    lex.tie_break = tie_break
     x, lp_values, duals = lex.lp()
     if not pm.scenario.integer:
         return _solution(lex, "optimal", x, lex.value("cost", x), duals, relaxed=False)
@@ -328,7 +331,7 @@ def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> floa
     at a time, so that no month depends on another (valid when tiers 1-2 are at zero)."""
     relaxed = build_model(pm.scenario, monthly_commitments=True)
     sol = solve_tiers(relaxed, lex.solver, threads=lex.threads, gap=gap,
-                      deadline=lex.deadline)
+                      deadline=lex.deadline, tie_break=False)
     lex.stages += [{**s, "stage": "bound: " + s["stage"]} for s in sol.stages]
     return sol.bound
 
