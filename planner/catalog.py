@@ -83,11 +83,16 @@ class Catalog:
 
 
 def resolve(name: str, relative_to: Path | None = None) -> Path:
-    """`default` (or another bundled name) or a folder relative to the scenario file."""
-    base = relative_to if relative_to is not None else Path.cwd()
+    """A folder relative to the scenario file; else `catalogs/<name>/` in the nearest folder
+    above the scenario that has one (a checkout's own copy, which its team edits); else the
+    bundled catalog of that name."""
+    base = (relative_to if relative_to is not None else Path.cwd()).resolve()
     candidate = (base / name) if not Path(name).is_absolute() else Path(name)
     if candidate.is_dir():
         return candidate
+    for folder in (base, *base.parents):
+        if (folder / "catalogs" / name).is_dir():
+            return folder / "catalogs" / name
     if (BUNDLED / name).is_dir():
         return BUNDLED / name
     raise PlanError(f"catalog folder not found: {candidate} (bundled: "

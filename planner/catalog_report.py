@@ -28,18 +28,27 @@ def coverage(cat: Catalog) -> dict[str, list[str]]:
         "models": sorted(set(cat.throughput["model"])),
         "offered without throughput rows (cannot serve)": sorted(offered - measured),
         "measured but never offered": sorted(measured - offered),
-        "accelerators never offered": sorted(set(cat.accelerators["id"]) - offered),
+        "listed in accelerators.csv, neither offered nor measured":
+            sorted(set(cat.accelerators["id"]) - offered - measured),
     }
 
 
 def price_table(cat: Catalog, provider: str | None = None, accelerator: str | None = None,
-                model: str | None = None) -> pd.DataFrame:
+                model: str | None = None, ttft_ms: float | None = None,
+                tpot_ms: float | None = None) -> pd.DataFrame:
     """Per (provider, instance, model): cheapest region's price per chip-hour, the best
-    tokens/s per chip at any measured latency, and $ per 1M output tokens at full load."""
+    tokens/s per chip among rows measured within `ttft_ms`/`tpot_ms` (any, when not given)
+    with the latencies it was measured at, and $ per 1M output tokens at full load."""
     off = cat.offerings.assign(chip_hour=cat.offerings["on_demand_hourly"]
                                / cat.offerings["chips"].astype(float))
-    best = cat.throughput.groupby(["accelerator", "model"], as_index=False)[
-        "tokens_per_s_per_chip"].max()
+    curve = cat.throughput
+    if ttft_ms is not None:
+        curve = curve[curve["ttft_ms"] <= ttft_ms]
+    if tpot_ms is not None:
+        curve = curve[curve["tpot_ms"] <= tpot_ms]
+    best = curve.sort_values("tokens_per_s_per_chip", ascending=False).drop_duplicates(
+        ["accelerator", "model"])[["accelerator", "model", "tokens_per_s_per_chip", "ttft_ms",
+                                   "tpot_ms"]]
     rows = off.merge(best, on="accelerator")
     known = {"provider": off["provider"], "accelerator": cat.accelerators["id"],
              "model": cat.throughput["model"]}
@@ -53,9 +62,9 @@ def price_table(cat: Catalog, provider: str | None = None, accelerator: str | No
     rows = rows.sort_values("chip_hour").groupby(
         ["model", "provider", "instance", "accelerator"], as_index=False).agg(
         chips=("chips", "first"), regions=("region", "nunique"),
-        cheapest=("region", "first"), chip_hour=("chip_hour", "first"),
-        tp=("tokens_per_s_per_chip", "first"))
-    rows["per_1m"] = rows["chip_hour"] / (rows["tp"] * 3600) * 1e6
-    rows = rows.sort_values(["model", "per_1m"], ignore_index=True)
-    return rows.rename(columns={"chip_hour": "$/chip-h", "tp": "tok/s/chip",
-                                "per_1m": "$/1M tok"})
+        cheapest=("region", "first"), usd_per_chip_hour=("chip_hour", "first"),
+        tokens_per_s_per_chip=("tokens_per_s_per_chip", "first"), ttft_ms=("ttft_ms", "first"),
+        tpot_ms=("tpot_ms", "first"))
+    rows["usd_per_1m_tokens"] = rows["usd_per_chip_hour"] / (
+        rows["tokens_per_s_per_chip"] * 3600) * 1e6
+    return rows.sort_values(["model", "usd_per_1m_tokens"], ignore_index=True)

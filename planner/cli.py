@@ -1,4 +1,8 @@
-"""`plan`: a thin Typer layer over the library. Exit 0 met, 3 unmet, 2 bad input, 1 else."""
+"""`plan`: a thin Typer layer over the library.
+
+Exit 0 all demand met and protected, 3 demand left unmet, 4 demand unprotected, 2 bad input
+(one line, nothing solved or written), 1 anything else (one line; --debug for the trace).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
+import traceback
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -15,28 +21,54 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from planner import catalog_report
 from planner.catalog import BUNDLED, load_catalog
 from planner.errors import PlanError
 from planner.pipeline import solve as solve_plan
 from planner.pipeline import solve_and_explain
+from planner.reports import terminal
+from planner.reports.files import check_destination
+from planner.reports.format import money, percent
 from planner.scenario import load_scenario
 from planner.solver import Progress, SolverFailed
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Plan where AI inference runs: cloud, region, chip and purchase kind.")
 # Piped or redirected output keeps whole tables (Rich would assume 80 columns); COLUMNS wins.
 out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 err = Console(stderr=True)
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_UNMET, EXIT_UNPROTECTED = 0, 1, 2, 3, 4
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file")]
+DEBUG = {"on": False}
+ScenarioArg = Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file")]
+OutDir = Annotated[Path | None, typer.Option(
+    "--out", metavar="DIR", help="Write CSV tables, plan.xlsx and report.html into DIR")]
+
+
+def _plain_help() -> None:
+    """typer 0.29 prints placeholders such as <path>, <bool> and {SCENARIO} in help; the
+    metavars given here (SCENARIO, DIR, SECONDS) read better on their own."""
+    core = typer.core
+    if hasattr(core, "TyperArgument") and hasattr(core.TyperArgument, "_usage_display_name"):
+        core.TyperArgument._usage_display_name = lambda self: (
+            self.display_name_raw if self.required else f"[{self.display_name_raw}]")
+    for cls in (getattr(core, "TyperArgument", None), getattr(core, "TyperOption", None)):
+        if cls is not None and hasattr(cls, "display_type"):
+            cls.display_type = lambda self, ctx: None
+
+
+_plain_help()
 
 
 class Format(str, Enum):
     table = "table"
     json = "json"
+
+
+@app.callback()
+def main_options(debug: Annotated[bool, typer.Option(
+        "--debug", help="On an unexpected error, print its traceback")] = False) -> None:
+    DEBUG["on"] = debug
 
 
 def fail(code: int, message: str) -> None:
@@ -45,9 +77,9 @@ def fail(code: int, message: str) -> None:
 
 
 def guarded(run, status: str | None = None):
-    """Run `run()`: user mistakes exit 2 with one line, anything else exits 1 (no traceback).
-    With `status`, a spinner on a terminal's stderr says what is running; `run` may take
-    a `progress` callback that shows the solver's course past a couple of seconds."""
+    """Run `run()`: user mistakes exit 2 with one line, anything else exits 1 (no traceback
+    unless --debug). With `status`, a spinner on a terminal's stderr says what is running;
+    `run` may take a `progress` callback that shows the solver's course."""
     try:
         with spinner(status) as progress:
             return run(progress) if run.__code__.co_argcount else run()
@@ -58,7 +90,9 @@ def guarded(run, status: str | None = None):
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
-        fail(EXIT_FAILED, f"error: {type(exc).__name__}: {exc}")
+        if DEBUG["on"]:
+            err.print(traceback.format_exc(), markup=False, highlight=False)
+        fail(EXIT_FAILED, f"error: {type(exc).__name__}: {exc} (--debug shows where)")
 
 
 @contextlib.contextmanager
@@ -75,41 +109,26 @@ def spinner(status: str | None):
                 return
             shown[0] = now
             fmt = money if "cost" in p.stage else (lambda v: f"{v:,.1f} tokens/s")
-            best = fmt(p.best) if math.isfinite(p.best) else "none yet"
-            found = f"best {best}, bound {fmt(p.bound)}" if math.isfinite(p.bound) else \
-                f"best {best}"
-            gap = f", gap {(p.best - p.bound) / abs(p.best):.3%}" \
-                if math.isfinite(p.best) and math.isfinite(p.bound) and p.best else ""
-            line.update(f"{status} {now - started:.0f} s: {p.stage}, {found}{gap}")
+            found = f"best {fmt(p.best)}" if math.isfinite(p.best) else "no plan yet"
+            if math.isfinite(p.bound) and math.isfinite(p.best) and p.best:
+                found += f", bound {fmt(p.bound)}, gap {percent((p.best - p.bound) / p.best)}"
+            line.update(f"{status}: {now - started:.0f} s, {p.stage}, {found}")
         yield progress
 
 
-def money(value: float) -> str:
-    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.3g}" if abs(value) < 1 \
-        else f"${value:,.2f}"
+def exit_code(plan) -> int:
+    """3 when demand is left unmet, 4 when all is met but some is unprotected, else 0."""
+    return {"unmet": EXIT_UNMET, "unprotected": EXIT_UNPROTECTED}.get(plan.shortfall, EXIT_OK)
 
 
-def render(df: pd.DataFrame, title: str, money_cols=(), limit: int = 40) -> Table:
-    """A DataFrame as a Rich table: money columns as dollars, numbers right-aligned."""
-    table = Table(title=title, title_justify="left", show_lines=False)
-    for col in df.columns:
-        numeric = pd.api.types.is_numeric_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left",
-                         no_wrap=numeric, overflow="ellipsis" if numeric else "fold")
-    for _, row in df.head(limit).iterrows():
-        cells = []
-        for col in df.columns:
-            v = row[col]
-            if col in money_cols and pd.notna(v):
-                cells.append(money(v))
-            elif isinstance(v, float):
-                cells.append("" if pd.isna(v) else f"{v:,.6g}" if abs(v) < 1e3 else f"{v:,.0f}")
-            else:
-                cells.append(str(v))
-        table.add_row(*cells)
-    if len(df) > limit:
-        table.caption = f"{len(df) - limit} more rows: see --out or --format json"
-    return table
+def warn_unproven(plan) -> None:
+    """Say on stderr, loudly, that a plan whose search stopped early is not proven."""
+    s = plan.solver
+    err.print(f"[bold red]NOT PROVEN OPTIMAL[/]: the search stopped after {s['seconds']:.0f} s "
+              f"(time limit or default patience). A plan may exist up to "
+              f"{money(plan.total_cost - s['bound'])} ({percent(s['gap'])}) cheaper than this "
+              f"one (best bound {money(s['bound'])}); --time-limit or --gap search longer.",
+              highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -118,105 +137,58 @@ def validate(scenario: ScenarioArg) -> None:
     scn = guarded(lambda: load_scenario(scenario))
     out.print(f"{scenario}: ok - {len(scn.workloads)} workload(s), {len(scn.markets)} "
               f"market(s), {scn.months} months from {scn.month_labels[0]}, catalog "
-              f"{scn.catalog.path}")
+              f"{scn.catalog.path}", highlight=False)
 
 
 @app.command()
 def solve(scenario: ScenarioArg,
           format: Annotated[Format, typer.Option("--format", help="table or json")] =
           Format.table,
-          out_dir: Annotated[Path | None, typer.Option(
-              "--out", help="Write CSV tables, plan.xlsx and report.html here")]
+          out_dir: OutDir = None,
+          time_limit: Annotated[float | None, typer.Option(
+              metavar="SECONDS", help="Stop the search and return the best plan found")] = None,
+          gap: Annotated[float | None, typer.Option(
+              metavar="GAP", help="Relative cost gap to stop at (default: 1e-6, relaxed with "
+                                  "time to at most 0.1 % for 'optimal')")] = None,
+          threads: Annotated[int | None, typer.Option(metavar="N", help="Solver threads")]
           = None,
-          time_limit: Annotated[float | None, typer.Option(help="Seconds")] = None,
-          gap: Annotated[float | None, typer.Option(help="Relative MIP gap")] = None,
-          threads: Annotated[int | None, typer.Option(help="Solver threads")] = None,
-          solver: Annotated[str, typer.Option(help="auto, highs, pulp-highs or cbc")] = "auto",
+          solver: Annotated[str, typer.Option(metavar="NAME",
+                                              help="auto, highs, pulp-highs or cbc")] = "auto",
           ) -> None:
-    """Solve a scenario and print the plan. Exit 3 when demand is left unmet."""
+    """Solve a scenario and print the plan. Exit 3 when demand is left unmet, 4 when it is
+    met but not protected."""
+    from planner.reports.exports import file_names, write_reports
+
+    if out_dir is not None:
+        guarded(lambda: check_destination(out_dir, file_names()))
     plan, why = guarded(lambda progress: solve_and_explain(
         scenario, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
         progress=progress, why=out_dir is not None), f"Solving {scenario}")
     if out_dir is not None:
-        guarded(lambda: write_reports(plan, why, out_dir), "Writing reports...")
+        extra = {"binding constraints": why.binding, "unmet reasons": why.unmet}
+        guarded(lambda: write_reports(plan, out_dir, extra), "Writing reports")
     if format is Format.json:
         sys.stdout.write(json.dumps(plan.to_dict(), indent=2) + "\n")
     else:
-        print_plan(plan)
+        terminal.print_plan(out, plan)
+        if out_dir is not None:
+            out.print(f"Written: {out_dir}/ (CSV tables, plan.xlsx, report.html)",
+                      highlight=False)
     if plan.status == "time_limit":
         warn_unproven(plan)
     raise typer.Exit(exit_code(plan))
-
-
-def warn_unproven(plan) -> None:
-    """Say on stderr, loudly, that a plan stopped by the time limit is not proven."""
-    s = plan.solver
-    err.print(f"[bold red]NOT PROVEN OPTIMAL[/]: the search stopped after {s['seconds']:.0f} s "
-              f"(time limit or default patience). A plan may exist up to "
-              f"{money(plan.total_cost - s['bound'])} ({s['gap']:.2%}) cheaper than this one "
-              f"(best bound {money(s['bound'])}); --time-limit or --gap search longer.",
-              highlight=False, soft_wrap=True)
-
-
-def exit_code(plan) -> int:
-    """3 when demand is left unmet, 4 when all is met but some is unprotected, else 0."""
-    return {"unmet": EXIT_UNMET, "unprotected": EXIT_UNPROTECTED}.get(plan.shortfall, EXIT_OK)
-
-
-def write_reports(plan, why, folder: Path) -> None:
-    """CSV tables, plan.xlsx and report.html in `folder`."""
-    from planner.export import write_html, write_xlsx
-
-    plan.write_csv(folder)
-    extra = {"binding constraints": why.binding, "unmet reasons": why.unmet}
-    write_xlsx(plan, folder / "plan.xlsx", extra)
-    write_html(plan, folder / "report.html", extra)
-
-
-def print_plan(plan) -> None:
-    s = plan.solver
-    out.print(f"[bold]{plan.scenario.name}[/]: {plan.status}, total cost "
-              f"[bold]{money(plan.total_cost)}[/] ({s['name']}, {s['seconds']} s, "
-              f"gap {s['gap']:.2g}, {s['variables']} variables, {s['constraints']} rows)")
-    out.print(render(plan.summary(), "Summary", money_cols=()))
-    months = plan.cost_by_month.rename_axis("month").reset_index()
-    out.print(render(months, "Cost per month", money_cols=("cost",), limit=60))
-    for by in ("provider", "accelerator", "kind"):
-        table = plan.cost_by(by).reset_index().sort_values("cost", ascending=False)
-        out.print(render(table, f"Cost per {by} (inside the horizon)", money_cols=("cost",)))
-    unit = plan.unit_costs().groupby("workload").agg(
-        tokens_millions=("tokens_millions", "sum"), cost=("cost", "sum"),
-        utilization=("utilization", "first"))
-    unit["$/1M tokens"] = unit["cost"] / unit["tokens_millions"].where(unit["tokens_millions"] > 0)
-    out.print(render(unit.reset_index(), "Cost per 1M output tokens (peak rate all month, "
-                     "capacity planned at the stated utilization)",
-                     money_cols=("cost", "$/1M tokens")))
-    commits = plan.purchases[plan.purchases["kind"].str.startswith("commit")]
-    if len(commits):
-        out.print(render(commits.drop(columns=["kind"]), "Commitments to buy",
-                         money_cols=("monthly_cost", "cost_in_horizon", "cost_after_horizon",
-                                     "total_cost")))
-    flexible = plan.purchases[~plan.purchases["kind"].str.startswith("commit")]
-    if len(flexible):
-        pivot = flexible.pivot_table(index=["provider", "region", "instance", "kind"],
-                                     columns="start", values="instances", aggfunc="sum",
-                                     fill_value=0).reset_index()
-        out.print(render(pivot, "On-demand and spot instances per month"))
-    if len(plan.unmet):
-        out.print(render(plan.unmet, "[red]Unmet demand (tokens/s)[/]"))
-    if len(plan.unprotected):
-        out.print(render(plan.unprotected, "[yellow]Unprotected demand: tokens/s lost beyond "
-                         "the kept share if this provider or region failed[/]"))
 
 
 @app.command()
 def explain(scenario: ScenarioArg,
             format: Annotated[Format, typer.Option("--format", help="table or json")] =
             Format.table,
-            solver: Annotated[str, typer.Option(help="auto or highs")] = "auto") -> None:
+            solver: Annotated[str, typer.Option(metavar="NAME", help="auto or highs")] = "auto"
+            ) -> None:
     """Which constraints bind, what one more unit is worth, and why demand is unmet."""
-    plan, why = guarded(lambda: solve_and_explain(scenario, solver=solver),
-                        f"Solving and explaining {scenario}...")
+    plan, why = guarded(lambda progress: solve_and_explain(scenario, solver=solver,
+                                                           progress=progress),
+                        f"Solving and explaining {scenario}")
     if format is Format.json:
         records = {name: json.loads(getattr(why, name).to_json(orient="records"))
                    for name in ("binding", "residency", "unmet")}
@@ -224,24 +196,7 @@ def explain(scenario: ScenarioArg,
                                      "unit": why.unit, "basis": why.basis, **records},
                                     indent=2) + "\n")
     else:
-        out.print(f"[bold]{plan.scenario.name}[/]: {plan.status}, total cost "
-                  f"[bold]{money(plan.total_cost)}[/]")
-        if why.binding.empty:
-            out.print("No capacity limit, share cap, budget, spot cap, resilience row or "
-                      "contract binds: the plan buys the cheapest way to serve.")
-        else:
-            if why.basis == "relaxation":
-                out.print("Whole-instance plan: these values come from its LP relaxation "
-                          "(fractional instances), not from the plan itself.")
-            out.print(render(why.binding[["constraint", "month", "meaning"]],
-                             "Binding constraints (largest effect first)", limit=25))
-            if why.unit != "USD":
-                out.print("Demand is short: each value is the demand one more unit would "
-                          "serve (tokens/s), not dollars.")
-        if len(why.residency):
-            out.print(render(why.residency[["workload", "market", "meaning"]], "Residency"))
-        if len(why.unmet):
-            out.print(render(why.unmet, "[red]Unmet demand: what stood in the way[/]"))
+        terminal.print_explain(out, plan, why)
     raise typer.Exit(exit_code(plan))
 
 
@@ -252,109 +207,145 @@ class DiffFormat(str, Enum):
 
 
 @app.command()
-def diff(a: Annotated[Path, typer.Argument(help="Scenario YAML or `plan solve` JSON")],
-         b: Annotated[Path, typer.Argument(help="Scenario YAML or `plan solve` JSON")],
-         format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.table) -> None:
+def diff(a: Annotated[Path, typer.Argument(metavar="A", help="Scenario YAML or `plan solve` "
+                                           "JSON")],
+         b: Annotated[Path, typer.Argument(metavar="B", help="Scenario YAML or `plan solve` "
+                                           "JSON")],
+         format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.table,
+         out_dir: Annotated[Path | None, typer.Option(
+             "--out", metavar="DIR", help="Write the tables as CSV and diff.xlsx into DIR")]
+         = None) -> None:
     """What changes from plan A to plan B: cost per month, provider, chip, kind, purchases."""
     from planner import diff as plan_diff
+    from planner.reports.files import staged
+    from planner.reports.format import rounded
+    from planner.reports.xlsx import write_xlsx
+
+    names = [f"{t}.csv" for t in plan_diff.TABLES] + ["diff.xlsx"]
+    if out_dir is not None:
+        guarded(lambda: check_destination(out_dir, names))
 
     def load(path: Path):
-        if path.suffix == ".json":
-            return plan_diff.load_result(path)
-        return solve_plan(path)
+        return plan_diff.load_result(path) if path.suffix == ".json" else solve_plan(path)
 
-    tables = guarded(lambda: plan_diff.diff(load(a), load(b)), f"Solving {a} and {b}...")
+    tables = guarded(lambda: plan_diff.diff(load(a), load(b)), f"Solving {a} and {b}")
+    if out_dir is not None:
+        def write() -> None:
+            with staged(out_dir) as tmp:
+                for name, table in tables.items():
+                    rounded(table).to_csv(tmp / f"{name}.csv", index=False)
+                write_xlsx(tmp / "diff.xlsx", tables)
+        guarded(write, "Writing the diff")
     if format is DiffFormat.json:
         sys.stdout.write(json.dumps({k: json.loads(v.to_json(orient="records"))
                                      for k, v in tables.items()}, indent=2) + "\n")
     elif format is DiffFormat.csv:
-        frames = [t.rename(columns={t.columns[0]: "key"}).assign(table=name)
-                  for name, t in tables.items() if name != "purchases"]
-        pd.concat(frames)[["table", "key", "a", "b", "delta", "pct"]].to_csv(
-            sys.stdout, index=False)
+        rounded(plan_diff.long_table(tables)).to_csv(sys.stdout, index=False)
     else:
-        tables["purchases"] = tables["purchases"][
-            ["provider", "region", "instance", "kind", "start", "instances_a", "instances_b",
-             "a", "b", "delta", "pct"]]
-        for name, table in tables.items():
-            shown = table.assign(delta=table["delta"].map(signed),
-                                 pct=table["pct"].map(lambda p: "" if pd.isna(p)
-                                                      else f"{p:+.1f}%"))
-            out.print(render(shown, f"{name}: A = {a.name}, B = {b.name}",
-                             money_cols=("a", "b")))
+        terminal.print_diff(out, tables, a.name, b.name)
 
 
-def signed(value: float) -> str:
-    return ("+" if value > 0 else "-" if value < 0 else "") + money(abs(value))
-
-
-catalog_app = typer.Typer(no_args_is_help=True, help="Check, show and import catalogs.")
+catalog_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                          help="Check, show and import catalogs.")
 app.add_typer(catalog_app, name="catalog")
-CatalogDir = Annotated[Path, typer.Argument(help="Catalog folder")]
+CatalogDir = Annotated[Path | None, typer.Argument(
+    metavar="[DIR]", help="Catalog folder (default: the bundled catalog)")]
+CatalogOption = Annotated[Path | None, typer.Option(
+    "--catalog", metavar="DIR", help="Catalog folder (default: the bundled catalog)")]
+
+
+def _catalog(folder: Path | None) -> Path:
+    return folder if folder is not None else BUNDLED / "default"
 
 
 @catalog_app.command("check")
-def catalog_check(folder: CatalogDir = BUNDLED / "default") -> None:
+def catalog_check(folder: CatalogDir = None) -> None:
     """Validate a catalog and summarise what it covers."""
+    folder = _catalog(folder)
     cat = guarded(lambda: load_catalog(folder))
-    out.print(render(catalog_report.summary(cat), f"Catalog {folder}"))
+    terminal.show(out, catalog_report.summary(cat), f"Catalog {folder}")
     for name, names in catalog_report.coverage(cat).items():
-        style = "yellow" if ("without" in name or "never" in name) and names else "bold"
-        out.print(f"[{style}]{name}[/] ({len(names)}): {', '.join(names) or '-'}")
+        style = "yellow" if ("without" in name or "never" in name or "neither" in name) \
+            and names else "bold"
+        out.print(f"[{style}]{name}[/] ({len(names)}): {', '.join(names) or '-'}",
+                  highlight=False)
 
 
 @catalog_app.command("show")
-def catalog_show(folder: Annotated[Path, typer.Option("--catalog")] = BUNDLED / "default",
-                 provider: str | None = None, accelerator: str | None = None,
-                 model: str | None = None) -> None:
+def catalog_show(folder: CatalogOption = None,
+                 provider: Annotated[str | None, typer.Option(metavar="NAME")] = None,
+                 accelerator: Annotated[str | None, typer.Option(metavar="ID")] = None,
+                 model: Annotated[str | None, typer.Option(metavar="MODEL")] = None,
+                 ttft_ms: Annotated[float | None, typer.Option(
+                     metavar="MS", help="Only throughput measured within this TTFT")] = None,
+                 tpot_ms: Annotated[float | None, typer.Option(
+                     metavar="MS", help="Only throughput measured within this TPOT")] = None,
+                 ) -> None:
     """Price per chip-hour, tokens/s per chip and $ per 1M output tokens, cheapest first."""
-    cat = guarded(lambda: load_catalog(folder))
-    table = guarded(lambda: catalog_report.price_table(cat, provider, accelerator, model))
+    cat = guarded(lambda: load_catalog(_catalog(folder)))
+    table = guarded(lambda: catalog_report.price_table(cat, provider, accelerator, model,
+                                                       ttft_ms, tpot_ms))
     chosen = {"provider": provider, "accelerator": accelerator, "model": model}
     shown = ", ".join(f"{k} {v}" for k, v in chosen.items() if v)
+    slo = ", ".join(f"{k} <= {v:g} ms" for k, v in (("TTFT", ttft_ms), ("TPOT", tpot_ms)) if v)
     if table.empty:
-        out.print(f"[yellow]No offering with throughput rows matches {shown}.[/] "
-                  "`plan catalog check` lists what is measured but never offered.")
+        out.print(f"[yellow]No offering with usable throughput rows matches "
+                  f"{', '.join(filter(None, (shown, slo)))}.[/] `plan catalog check` lists "
+                  f"what is measured but never offered.", highlight=False)
         return
-    title = "On-demand list price at full load (best measured throughput)"
-    out.print(render(table.drop(columns=[k for k, v in chosen.items() if v]),
-                     f"{shown}: {title}" if shown else title,
-                     money_cols=("$/chip-h", "$/1M tok"), limit=200))
+    title = ("On-demand list price at full load, best throughput measured within "
+             f"{slo} (round trips not included)" if slo else
+             "On-demand list price at full load, best measured throughput (at the TTFT and "
+             "TPOT shown; --ttft-ms/--tpot-ms keep what an SLO can use)")
+    terminal.show(out, table.drop(columns=[k for k, v in chosen.items() if v]),
+                  f"{shown}: {title}" if shown else title, limit=200)
 
 
 @catalog_app.command("import-skypilot")
-def catalog_import(path: Annotated[Path, typer.Argument(help="A SkyPilot vms.csv")],
-                   provider: Annotated[str, typer.Option(help="Our provider id, e.g. aws")],
-                   as_of: Annotated[str, typer.Option(help="Date of the SkyPilot data")],
-                   folder: Annotated[Path, typer.Option("--catalog")] = BUNDLED / "default",
-                   source: Annotated[str | None, typer.Option(help="Source text")] = None,
+def catalog_import(path: Annotated[Path, typer.Argument(metavar="VMS_CSV",
+                                                        help="A SkyPilot vms.csv")],
+                   provider: Annotated[str, typer.Option(metavar="NAME",
+                                                         help="Our provider id, e.g. aws")],
+                   as_of: Annotated[str, typer.Option(metavar="YYYY-MM-DD",
+                                                      help="Date of the SkyPilot data")],
+                   folder: CatalogOption = None,
+                   source: Annotated[str | None, typer.Option(metavar="TEXT",
+                                                              help="Source text")] = None,
                    ) -> None:
     """Write <catalog>/offerings/<provider>.csv from a SkyPilot vms.csv."""
     from planner.skypilot import import_vms
 
+    folder = _catalog(folder)
     offers, left_out = guarded(lambda: import_vms(path, provider, folder, source, as_of))
     out.print(f"{folder / 'offerings' / (provider + '.csv')}: {len(offers)} offerings, "
               f"{offers['accelerator'].nunique()} accelerators, "
-              f"{offers['region'].nunique()} regions")
+              f"{offers['region'].nunique()} regions", highlight=False)
     if left_out:
         out.print(f"[yellow]left out, no coordinates in regions.csv[/]: {', '.join(left_out)}")
 
 
 @app.command()
-def bench(sizes: Annotated[list[str] | None, typer.Argument(help="S, M, L, L-milp")] = None,
-          out_dir: Annotated[Path, typer.Option("--out", help="Scenarios, plans and bench.json")]
-          = Path("bench-out"),
-          seed: int = 7,
-          time_limit: Annotated[float | None, typer.Option(help="Seconds per solve")] = None,
+def bench(sizes: Annotated[list[str] | None, typer.Argument(
+              metavar="[SIZE]...", help="S, M, L, S-milp, M-milp, L-milp (default S M L)")]
+          = None,
+          out_dir: Annotated[Path | None, typer.Option(
+              "--out", metavar="DIR", help="Scenarios, plans and bench.json (default: a new "
+                                           "temporary folder, named at the end)")] = None,
+          seed: Annotated[int, typer.Option(metavar="N")] = 7,
+          time_limit: Annotated[float | None, typer.Option(
+              metavar="SECONDS", help="Seconds per solve")] = None,
           ) -> None:
     """Time load, build, hand-off, solve and report on generated fleet-scale scenarios."""
     from planner import bench as fleet
 
-    results = guarded(lambda: fleet.run(sizes or ["S", "M", "L"], out_dir, seed, time_limit))
-    table = pd.DataFrame(results)
-    (out_dir / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
-    out.print(render(table.drop(columns=["total_cost"]), "Benchmark (seconds, MiB)"))
-    out.print(f"JSON: {out_dir / 'bench.json'}")
+    folder = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="plan-bench-"))
+    guarded(lambda: check_destination(folder, ["bench.json"]))
+    results = guarded(lambda: fleet.run(sizes or ["S", "M", "L"], folder, seed, time_limit),
+                      "Benchmarking")
+    (folder / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = pd.DataFrame(results).drop(columns=["total_cost"])
+    terminal.show(out, table, "Benchmark (seconds, MiB)")
+    out.print(f"Scenarios, plans and bench.json: {folder}", highlight=False)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 from planner.report import PURCHASE_COLUMNS, Plan
 
 BREAKDOWNS = ("month", "provider", "accelerator", "kind")
+TABLES = ("total", *BREAKDOWNS, "purchases")
 PURCHASE_KEY = ["provider", "region", "instance", "accelerator", "kind", "start"]
 
 
@@ -44,15 +45,24 @@ def diff(a: Plan | dict, b: Plan | dict) -> dict[str, pd.DataFrame]:
     merged = pa.merge(pb, on=PURCHASE_KEY, how="outer", suffixes=("_a", "_b")).fillna(
         {"instances_a": 0.0, "instances_b": 0.0, "total_cost_a": 0.0, "total_cost_b": 0.0})
     merged = merged[~np.isclose(merged["instances_a"], merged["instances_b"])]
-    merged = merged.assign(instances_delta=merged["instances_b"] - merged["instances_a"])
     purchases = _deltas(merged.rename(columns={"total_cost_a": "a", "total_cost_b": "b"}))
     out["purchases"] = purchases.sort_values("delta", key=np.abs, ascending=False,
-                                             ignore_index=True)
+                                             ignore_index=True)[
+        ["provider", "region", "instance", "accelerator", "kind", "start", "instances_a",
+         "instances_b", "a", "b", "delta", "pct"]]
     return out
 
 
+def long_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every table of `diff` in one long table: a `table` column, then the union of the
+    columns (a breakdown's key column is named after it: month, provider, ...)."""
+    return pd.concat([t.assign(table=name) for name, t in tables.items()],
+                     ignore_index=True).pipe(lambda f: f[["table", *f.columns[:-1]]])
+
+
 def _deltas(frame: pd.DataFrame) -> pd.DataFrame:
+    """B - A, and the change as a share of A (NaN where A is 0)."""
     delta = frame["b"] - frame["a"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(frame["a"] != 0, delta / frame["a"].abs() * 100, np.nan)
+        pct = np.where(frame["a"] != 0, delta / frame["a"].abs(), np.nan)
     return frame.assign(delta=delta, pct=pct)

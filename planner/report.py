@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from planner.model import CONTRACT, PlanModel
+from planner.reports.format import rounded
 from planner.scenario import Scenario, month_hours
 from planner.tiers import Solution
 
@@ -27,6 +29,10 @@ SPEND_COLUMNS = ["month", "provider", "region", "instance", "accelerator", "kind
 @dataclass
 class Plan:
     """A solved scenario: status, totals and the tables finance and capacity teams read."""
+
+    TABLES: ClassVar[tuple[str, ...]] = (
+        "summary", "cost_by_month", "cost_by_provider", "cost_by_accelerator", "cost_by_kind",
+        "unit_costs", "spend", "assignments", "purchases", "unmet", "unprotected")
 
     scenario: Scenario
     status: str  # "optimal", "unmet_demand", "unprotected" or "time_limit"
@@ -95,20 +101,41 @@ class Plan:
             {w.name: w.utilization for w in self.scenario.workloads.values()})
         return table.reset_index()
 
+    def cost_per_workload(self) -> pd.DataFrame:
+        """Per workload over the horizon: tokens (millions), cost, $ per 1M tokens."""
+        table = self.unit_costs().groupby("workload").agg(
+            tokens_millions=("tokens_millions", "sum"), cost=("cost", "sum"),
+            utilization=("utilization", "first"))
+        table["usd_per_1m_tokens"] = table["cost"] / table["tokens_millions"].where(
+            table["tokens_millions"] > 0)
+        return table.reset_index()
+
+    @property
+    def demand_total(self) -> float:
+        """Demand summed over workloads, markets and months (tokens/s-months)."""
+        return float(self.served["demand"].sum())
+
     def summary(self) -> pd.DataFrame:
-        rows = [("total cost (USD)", self.total_cost),
-                ("spend inside the horizon", float(self.spend["cost"].sum())),
-                ("commitments after the horizon", self.cost_after_horizon),
+        """The headline figures: item, value, unit (USD, USD per 1M tokens, tokens/s-months,
+        share of demand)."""
+        unmet = float(self.unmet["tokens_per_s"].sum())
+        unprotected = float(self.unprotected["tokens_per_s"].sum())
+        demand = self.demand_total or float("nan")
+        rows = [("total cost", self.total_cost, "USD"),
+                ("spend inside the horizon", float(self.spend["cost"].sum()), "USD"),
+                ("commitments after the horizon", self.cost_after_horizon, "USD"),
                 ("signed contracts (inside the horizon)",
-                 float(self.spend.loc[self.spend["kind"] == CONTRACT, "cost"].sum())),
-                ("unmet demand (token/s-months)", float(self.unmet["tokens_per_s"].sum())),
-                ("unprotected demand (token/s-months)",
-                 float(self.unprotected["tokens_per_s"].sum())),
-                ("$ per 1M output tokens (served at peak all month)",
-                 self.cost_per_million_tokens)]
-        return pd.DataFrame(rows, columns=["item", "value"])
+                 float(self.spend.loc[self.spend["kind"] == CONTRACT, "cost"].sum()), "USD"),
+                ("cost per 1M output tokens (served at peak all month)",
+                 self.cost_per_million_tokens, "USD per 1M tokens"),
+                ("unmet demand", unmet, "tokens/s-months"),
+                ("unmet share of demand", unmet / demand, "share"),
+                ("unprotected demand", unprotected, "tokens/s-months"),
+                ("unprotected share of demand", unprotected / demand, "share")]
+        return pd.DataFrame(rows, columns=["item", "value", "unit"])
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table of TABLES, by name."""
         return {"summary": self.summary(),
                 "cost_by_month": self.cost_by_month.rename_axis("month").reset_index(),
                 "cost_by_provider": self.cost_by("provider").reset_index(),
@@ -123,6 +150,7 @@ class Plan:
         def records(df: pd.DataFrame) -> list[dict]:
             return json.loads(df.to_json(orient="records"))
         return {"scenario": self.scenario.name, "status": self.status,
+                "catalog": str(self.scenario.catalog.path),
                 "total_cost": self.total_cost,
                 "cost_after_horizon": self.cost_after_horizon,
                 "cost_per_million_tokens": self.cost_per_million_tokens,
@@ -138,10 +166,11 @@ class Plan:
                 "solver": self.solver}
 
     def write_csv(self, folder: Path) -> list[Path]:
+        """One CSV per table, money to cents and counts to 4 decimals."""
         folder.mkdir(parents=True, exist_ok=True)
         written = []
         for name, table in self.tables().items():
-            table.to_csv(folder / f"{name}.csv", index=False)
+            rounded(table).to_csv(folder / f"{name}.csv", index=False)
             written.append(folder / f"{name}.csv")
         return written
 

@@ -46,7 +46,7 @@ def test_check_reports_coverage_and_bad_cells(tmp_path):
     result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
     assert result.exit_code == 0, result.output
     assert "providers (2): aws, gcp" in result.stdout
-    assert "accelerators never offered (1): trn2" in result.stdout
+    assert "neither offered nor measured (1): trn2" in result.stdout
     bad = (cat / "throughput.csv").read_text().replace("1000,500", "-5,500")
     (cat / "throughput.csv").write_text(bad)
     result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
@@ -77,9 +77,14 @@ def test_show_sorts_cheapest_first(tmp_path):
                                 env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     lines = [line for line in result.stdout.splitlines() if "h100-sxm" in line]
-    # aws p5 at 10 $/chip-h and 2000 tok/s: 10 / (2000 x 3600) x 1e6 = $1.39 per 1M tokens
-    assert "aws" in lines[0] and "$1.39" in lines[0]
+    # aws p5 at 10 $/chip-h and 2000 tok/s: 10 / (2000 x 3600) x 1e6 = $1.389 per 1M tokens
+    assert "aws" in lines[0] and "$1.389" in lines[0]
     assert "gcp" in lines[1]
+    # at TTFT <= 1000 ms only the 1000 tok/s row is usable: $2.778
+    result = CliRunner().invoke(app, ["catalog", "show", "--catalog", str(cat), "--ttft-ms",
+                                      "1000"], env={"COLUMNS": "200"})
+    lines = [line for line in result.stdout.splitlines() if "h100-sxm" in line]
+    assert "aws" in lines[0] and "$2.778" in lines[0]
 
 
 def test_show_filters_by_known_names_only(tmp_path):
@@ -92,4 +97,4 @@ def test_show_filters_by_known_names_only(tmp_path):
     result = CliRunner().invoke(app, show + ["--accelerator", "trn2"])
     assert result.exit_code == 0 and "No offering" in result.stdout
     result = CliRunner().invoke(app, show + ["--provider", "gcp"], env={"COLUMNS": "200"})
-    assert "aws" not in result.stdout and "$/1M tok" in result.stdout
+    assert "aws" not in result.stdout and "$ per 1M tokens" in result.stdout

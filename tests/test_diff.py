@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -27,12 +29,12 @@ def test_discount_and_limit_deltas(make, tmp_path):
     total = tables["total"].iloc[0]
     assert total["a"] == pytest.approx(4 * 10 * 672)
     assert total["delta"] == pytest.approx(3 * 672)
-    assert total["pct"] == pytest.approx(3 * 672 / (40 * 672) * 100)
+    assert total["pct"] == pytest.approx(3 * 672 / (40 * 672))
     prov = tables["provider"].set_index("provider")["delta"]
     assert prov["aws"] == pytest.approx(-3 * 10 * 672)
     assert prov["gcp"] == pytest.approx(3 * 11 * 672)
-    bought = tables["purchases"].set_index("provider")["instances_delta"]
-    assert bought["gcp"] == pytest.approx(3 / 8)
+    bought = tables["purchases"].set_index("provider")
+    assert (bought["instances_b"] - bought["instances_a"])["gcp"] == pytest.approx(3 / 8)
 
     # the same through the CLI, reading one side from a saved JSON result
     saved = tmp_path / "a.json"
@@ -41,4 +43,8 @@ def test_discount_and_limit_deltas(make, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total"][0]["delta"] == pytest.approx(3 * 672)
     result = CliRunner().invoke(app, ["diff", str(saved), str(b), "--format", "csv"])
-    assert "provider,gcp," in result.stdout
+    rows = pd.read_csv(io.StringIO(result.stdout))
+    assert set(rows["table"]) == {"total", "month", "provider", "accelerator", "kind",
+                                  "purchases"}
+    gcp = rows[(rows["table"] == "provider") & (rows["provider"] == "gcp")]
+    assert gcp["delta"].iloc[0] == pytest.approx(3 * 11 * 672)

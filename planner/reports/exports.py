@@ -1,0 +1,109 @@
+"""A plan's files for finance: CSV tables, plan.xlsx and report.html, written whole or not
+at all (files.staged), into a folder checked before solving (files.check_destination)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from planner.report import Plan
+from planner.reports import html
+from planner.reports.files import staged
+from planner.reports.format import count, money, percent, rate
+from planner.reports.xlsx import write_xlsx
+
+PURCHASE_SHOWN = ["provider", "region", "instance", "kind", "start", "instances", "chips",
+                  "cost_in_horizon", "cost_after_horizon", "total_cost"]
+
+
+def file_names() -> list[str]:
+    return [f"{name}.csv" for name in Plan.TABLES] + ["plan.xlsx", "report.html"]
+
+
+def write_reports(plan: Plan, folder: Path, extra: dict[str, pd.DataFrame]) -> Path:
+    """CSV tables, plan.xlsx and report.html in `folder`, all or nothing."""
+    with staged(folder) as tmp:
+        plan.write_csv(tmp)
+        write_xlsx(tmp / "plan.xlsx", _sheets(plan, extra))
+        html.write(tmp / "report.html", report(plan, extra))
+    return folder
+
+
+def _sheets(plan: Plan, extra: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    about = pd.DataFrame([("scenario", plan.scenario.name, ""), ("status", plan.status, ""),
+                          ("catalog", str(plan.scenario.catalog.path), ""),
+                          ("solver gap (share of cost)", plan.solver["gap"], "share"),
+                          ("solver bound", plan.solver["bound"], "USD")],
+                         columns=["item", "value", "unit"])
+    tables = {"summary": pd.concat([about, plan.summary()], ignore_index=True),
+              **plan.tables(), **extra}
+    tables.pop("spend", None)  # the long form stays in CSV; the sheets carry its breakdowns
+    return tables
+
+
+def _headline(plan: Plan) -> list[str]:
+    s, scn = plan.solver, plan.scenario
+    demand = plan.demand_total
+    items = [("Total cost", money(plan.total_cost), ""),
+             ("Inside the horizon", money(plan.spend["cost"].sum()), ""),
+             ("Commitments after the horizon", money(plan.cost_after_horizon), ""),
+             ("Per 1M output tokens", rate(plan.cost_per_million_tokens), "")]
+    for table, label, cls in ((plan.unmet, "Unmet demand", "bad"),
+                              (plan.unprotected, "Unprotected demand", "warn")):
+        total = float(table["tokens_per_s"].sum())
+        if total > 0:
+            items.append((label, f"{count(total)} tokens/s-months "
+                                 f"({percent(total / demand)} of demand)", cls))
+    head = [f"<p class='meta'>status <b>{plan.status}</b>; {scn.month_labels[0]} to "
+            f"{scn.month_labels[-1]}; catalog {scn.catalog.path}; {s['name']}, "
+            f"gap {percent(s['gap'])} (bound {money(s['bound'])})</p>", html.cards(items)]
+    if plan.status == "time_limit":
+        head.insert(0, f"<p class='banner'>Not proven optimal: the search stopped with a gap "
+                       f"of {money(plan.total_cost - s['bound'])} ({percent(s['gap'])}).</p>")
+    utilization = ", ".join(f"{w.name} {w.utilization:.0%}" for w in scn.workloads.values())
+    head.append(f"<p>Tokens are the served peak output tokens/s held all month; capacity is "
+                f"planned at utilization {utilization}.</p>")
+    return head
+
+
+def _charts(plan: Plan) -> list[str]:
+    months = plan.scenario.month_labels
+    spend = plan.spend
+
+    def per_month(frame: pd.DataFrame, column: str, values: str, index: str = "month"):
+        return frame.pivot_table(index=index, columns=column, values=values,
+                                 aggfunc="sum").reindex(months).fillna(0.0)
+
+    unit = plan.unit_costs().pivot_table(index="month", columns="workload",
+                                         values="usd_per_1m_tokens").reindex(months)
+    charts = [html.bars(per_month(spend, "provider", "cost"), "Cost per month by provider",
+                        "provider"),
+              html.bars(per_month(spend, "kind", "cost"), "Cost per month by purchase kind",
+                        "kind"),
+              html.bars(per_month(spend, "accelerator", "chips"), "Chips held per accelerator",
+                        "accelerator", unit="chips"),
+              html.lines(unit, "Cost per 1M output tokens, per workload (peak rate all month)",
+                         "workload", "USD per 1M tokens")]
+    if len(plan.unmet):
+        charts.insert(0, html.bars(per_month(plan.unmet, "market", "tokens_per_s"),
+                                   "Unmet demand per month, by market", "market",
+                                   unit="tokens/s"))
+    if len(plan.unprotected):
+        charts.insert(0, html.bars(per_month(plan.unprotected, "failed", "tokens_per_s"),
+                                   "Unprotected demand per month: lost beyond the kept share "
+                                   "if this provider or region failed", "failed",
+                                   unit="tokens/s"))
+    return charts
+
+
+def report(plan: Plan, extra: dict[str, pd.DataFrame]) -> str:
+    sections = {"Unmet demand": plan.unmet, "Unprotected demand": plan.unprotected,
+                "Cost per provider": plan.cost_by("provider").reset_index(),
+                "Cost per accelerator": plan.cost_by("accelerator").reset_index(),
+                "Cost per kind": plan.cost_by("kind").reset_index(),
+                "Cost per 1M output tokens per workload": plan.cost_per_workload(),
+                "Purchases": plan.purchases[PURCHASE_SHOWN], **extra}
+    sections = {k: v for k, v in sections.items()
+                if len(v) or k not in ("Unmet demand", "Unprotected demand")}
+    return html.page(f"{plan.scenario.name}: plan", _headline(plan), _charts(plan), sections)

@@ -1,0 +1,146 @@
+"""A self-contained, printable HTML page of a plan, with SVG charts.
+
+Every provider, purchase kind and accelerator has one colour in every chart of every
+report (Paul Tol's colour-blind-safe palettes); axes in money read $1.5M; every chart
+has a legend, beside the bars, never on them.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import zlib
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from planner.reports.format import cells, header, short_money  # noqa: E402
+
+PROVIDERS = {"aws": "#EE7733", "gcp": "#0077BB", "azure": "#33BBEE", "lambda": "#AA3377",
+             "oci": "#CC3311"}
+KINDS = {"contract": "#332288", "commit-12": "#117733", "commit-36": "#44AA99",
+         "on-demand": "#88CCEE", "spot": "#DDCC77"}
+ACCELERATORS = {
+    "h100-sxm": "#332288", "h200": "#88CCEE", "b200": "#44AA99", "gb200": "#117733",
+    "a100-40gb": "#999933", "a100-80gb": "#DDCC77", "l4": "#CC6677", "l40s": "#882255",
+    "a10g": "#AA4499", "mi300x": "#EE8866", "mi325x": "#EEDD88", "tpu-v5e": "#77AADD",
+    "tpu-v5p": "#99DDFF", "tpu-v6e": "#44BB99", "trn1": "#BBCC33", "trn2": "#AAAA00",
+    "inf2": "#FFAABB"}
+SPARE = ["#0077BB", "#EE7733", "#009988", "#CC3311", "#33BBEE", "#EE3377", "#BBBBBB",
+         "#000000"]  # for names without a colour of their own: the same name, the same one
+PALETTES = {"provider": PROVIDERS, "kind": KINDS, "accelerator": ACCELERATORS}
+
+
+def colour(dimension: str, name: str) -> str:
+    fixed = PALETTES.get(dimension, {})
+    return fixed.get(name) or SPARE[zlib.crc32(name.encode()) % len(SPARE)]
+
+
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def bars(table: pd.DataFrame, title: str, dimension: str, unit: str = "USD",
+         legend_title: str | None = None) -> str:
+    """Stacked bars: rows are months, columns the names of `dimension` (each its colour)."""
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    if table.empty or not table.to_numpy().any():
+        ax.text(0.5, 0.5, "nothing to show", ha="center", va="center")
+    else:
+        table = table.loc[:, table.sum() > 0]
+        table.plot(kind="bar", stacked=True, ax=ax, width=0.8,
+                   color=[colour(dimension, str(c)) for c in table.columns])
+        ax.legend(title=legend_title or dimension, fontsize=8, title_fontsize=8,
+                  loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _axes(ax, title, unit)
+    return _svg(fig)
+
+
+def lines(table: pd.DataFrame, title: str, dimension: str, unit: str) -> str:
+    fig, ax = plt.subplots(figsize=(11, 3.0))
+    for column in table.columns:
+        ax.plot(range(len(table)), table[column], marker="o", label=str(column),
+                color=colour(dimension, str(column)))
+    ax.set_xticks(range(len(table)), table.index)
+    ax.legend(title=dimension, fontsize=8, title_fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _axes(ax, title, unit)
+    return _svg(fig)
+
+
+def _axes(ax, title: str, unit: str) -> None:
+    ax.set_title(title, fontsize=11, loc="left")
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    if unit == "USD":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: short_money(v)))
+    elif unit == "USD per 1M tokens":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.2f}"))
+        ax.set_ylabel(unit)
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.set_ylabel(unit)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def table_html(table: pd.DataFrame, limit: int = 200) -> str:
+    if table.empty:
+        return "<p class='none'>none</p>"
+    shown = cells(table.head(limit))
+    numeric = [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
+    head = "".join(f"<th>{html.escape(header(str(c)))}</th>" for c in table.columns)
+    rows = ["<tr>" + "".join(f"<td{' class=num' if n else ''}>{html.escape(v)}</td>"
+                             for v, n in zip(row, numeric)) + "</tr>"
+            for row in shown.itertuples(index=False)]
+    more = f"<p class='none'>{len(table) - limit} more rows in the CSV/XLSX</p>" \
+        if len(table) > limit else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+STYLE = """
+body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1180px;
+padding:0 16px;color:#222;font-size:14px}h1{font-size:22px;margin-bottom:4px}
+h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}.meta{color:#555}
+table{border-collapse:collapse;margin:8px 0;font-size:12px;max-width:100%}
+th,td{border:1px solid #ddd;padding:3px 7px}th{background:#f3f3f3;text-align:left}
+td.num{text-align:right;white-space:nowrap}.chart svg{width:100%;height:auto}
+.chart,table{page-break-inside:avoid}.none{color:#666}
+.cards{display:flex;gap:14px;flex-wrap:wrap;margin:12px 0}
+.cards div{background:#f4f4f4;padding:8px 14px;border-left:4px solid #bbb;min-width:170px}
+.cards b{display:block;font-size:19px}.cards .bad{border-color:#CC3311;background:#fbeae7}
+.cards .warn{border-color:#EE7733;background:#fdf0e6}
+.banner{background:#fbeae7;border:1px solid #CC3311;padding:8px 12px;font-weight:bold}
+@media print{body{margin:0;max-width:none}h2{page-break-after:avoid}}
+"""
+
+
+def page(title: str, head: list[str], charts: list[str],
+         sections: dict[str, pd.DataFrame]) -> str:
+    parts = [f"<h1>{html.escape(title)}</h1>", *head]
+    parts += [f"<div class='chart'>{svg}</div>" for svg in charts]
+    parts += [f"<h2>{html.escape(name)}</h2>{table_html(table)}"
+              for name, table in sections.items()]
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+            f"<body>{''.join(parts)}</body></html>")
+
+
+def cards(items: list[tuple[str, str, str]]) -> str:
+    """Headline figures: (label, value, style '' | 'bad' | 'warn')."""
+    return "<div class='cards'>" + "".join(
+        f"<div class='{cls}'>{html.escape(label)}<b>{html.escape(value)}</b></div>"
+        for label, value, cls in items) + "</div>"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,151 @@
+"""Tables on a terminal of any width: the names that identify a row are never squeezed.
+
+A table that does not fit is split: each part repeats the identifying columns and carries
+as many of the others as fit. Free text (a meaning, a reason) wraps. Rows past a limit are
+counted in a caption that says where the whole table is.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from planner.reports.format import by_unit, cells, header, kind, money
+
+WRAPPING = {"meaning", "reason", "source", "why"}  # free text: may wrap, at least MIN_TEXT
+MIN_TEXT = 24
+
+
+def _width(texts: pd.Series, title: str, wraps: bool) -> int:
+    longest = int(texts.map(len).max()) if len(texts) else 0
+    head = max((len(word) for word in header(title).split()), default=0)
+    if wraps:
+        return max(min(longest, MIN_TEXT), head)
+    return max(longest, head, 1)
+
+
+def _need(widths: list[int]) -> int:
+    """Characters a Rich table with these column widths takes (padding and borders)."""
+    return sum(w + 3 for w in widths) + 1
+
+
+def tables(frame: pd.DataFrame, title: str, width: int, limit: int = 40,
+           more: str = "see --out DIR or --format json") -> list[Table]:
+    """`frame` as Rich tables that fit `width` columns."""
+    shown = cells(frame.head(limit))
+    ids = [c for c in frame.columns if kind(c, frame[c]) == "text" and c not in WRAPPING]
+    rest = [c for c in frame.columns if c not in ids]
+    widths = {c: _width(shown[c], c, c in WRAPPING) for c in frame.columns}
+    groups: list[list[str]] = [[]]
+    for column in rest:
+        if groups[-1] and _need([widths[c] for c in ids + groups[-1] + [column]]) > width:
+            groups.append([])
+        groups[-1].append(column)
+    if _need([widths[c] for c in ids + groups[0][:1]]) > width:
+        return [_long(shown, title, width)]
+    out = []
+    for i, group in enumerate(groups):
+        part = f" ({i + 1}/{len(groups)})" if len(groups) > 1 else ""
+        table = Table(title=title + part, title_justify="left")
+        for column in ids + group:
+            numeric = kind(column, frame[column]) != "text"
+            table.add_column(header(column), justify="right" if numeric else "left",
+                             no_wrap=column not in WRAPPING,
+                             min_width=widths[column] if column not in WRAPPING else None,
+                             overflow="fold")
+        for _, row in shown[ids + group].iterrows():
+            table.add_row(*row.tolist())
+        out.append(table)
+    if len(frame) > limit:
+        out[-1].caption = f"{len(frame) - limit} more rows: {more}"
+    return out
+
+
+def _long(shown: pd.DataFrame, title: str, width: int) -> Table:
+    """When even the names do not fit side by side: one row per field."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for i, (_, row) in enumerate(shown.iterrows()):
+        if i:
+            table.add_section()
+        for column, value in row.items():
+            table.add_row(header(column), value)
+    return table
+
+
+def show(console: Console, frame: pd.DataFrame, title: str, **kw) -> None:
+    for table in tables(frame, title, console.width, **kw):
+        console.print(table)
+
+
+# --- what the commands print -------------------------------------------------------------
+
+def headline(plan) -> str:
+    s = plan.solver
+    gap = f"gap {s['gap']:.3%} ({money(plan.total_cost - s['bound'])})" if s["gap"] > 0 \
+        else "gap 0"
+    return (f"[bold]{plan.scenario.name}[/]: {plan.status}, total cost "
+            f"[bold]{money(plan.total_cost)}[/]\n"
+            f"catalog {plan.scenario.catalog.path}; {s['name']}, {s['seconds']:.1f} s, "
+            f"{gap}, {s['variables']:,} variables, {s['constraints']:,} rows")
+
+
+def print_plan(console: Console, plan) -> None:
+    console.print(headline(plan), highlight=False)
+    summary = plan.summary()
+    summary = summary.assign(value=[by_unit(v, u) for v, u in
+                                    zip(summary["value"], summary["unit"])])
+    show(console, summary[["item", "value"]].rename(columns={"item": "figure"}), "Summary")
+    months = plan.cost_by_month.rename_axis("month").reset_index()
+    show(console, months, "Cost per month (inside the horizon)", limit=60)
+    for by in ("provider", "accelerator", "kind"):
+        table = plan.cost_by(by).reset_index().sort_values("cost", ascending=False)
+        show(console, table, f"Cost per {by} (inside the horizon)")
+    show(console, plan.cost_per_workload(), "Cost per 1M output tokens (peak rate all month, "
+         "capacity planned at the stated utilization)")
+    bought = plan.purchases
+    commits = bought[bought["kind"].str.startswith("commit")]
+    if len(commits):
+        show(console, commits[["provider", "region", "instance", "term_months", "start",
+                               "instances", "chips", "monthly_cost", "cost_in_horizon",
+                               "cost_after_horizon", "total_cost"]], "Commitments to buy")
+    flexible = bought[~bought["kind"].str.startswith("commit")]
+    if len(flexible):
+        pivot = flexible.pivot_table(index=["provider", "region", "instance", "kind"],
+                                     columns="start", values="instances", aggfunc="sum",
+                                     fill_value=0).reset_index()
+        pivot.columns = [str(c) for c in pivot.columns]
+        show(console, pivot, "On-demand and spot instances per month")
+    if len(plan.unmet):
+        show(console, plan.unmet, "[red]Unmet demand (tokens/s)[/]")
+    if len(plan.unprotected):
+        show(console, plan.unprotected, "[yellow]Unprotected demand: tokens/s lost beyond "
+             "the kept share if this provider or region failed[/]")
+
+
+def print_explain(console: Console, plan, why) -> None:
+    console.print(headline(plan), highlight=False)
+    if why.binding.empty:
+        console.print("No capacity limit, share cap, budget, spot cap, resilience row or "
+                      "contract binds: the plan buys the cheapest way to serve.")
+    else:
+        if why.unit != "USD":
+            console.print("Demand is short: each value is the demand one more unit would "
+                          "serve (tokens/s), not dollars.")
+        if why.basis == "relaxation":
+            console.print("Whole-instance plan: these values come from its LP relaxation "
+                          "(fractional instances), not from the plan itself.")
+        show(console, why.binding[["constraint", "month", "meaning"]],
+             "Binding constraints, by kind, largest value first", limit=25)
+    if len(why.residency):
+        show(console, why.residency[["workload", "market", "meaning"]], "Residency")
+    if len(why.unmet):
+        show(console, why.unmet, "[red]Unmet demand: what stood in the way[/]")
+
+
+def print_diff(console: Console, tables: dict[str, pd.DataFrame], a: str, b: str) -> None:
+    for name, table in tables.items():
+        show(console, table, f"{name}: A = {a}, B = {b}", limit=30,
+             more="see diff --out DIR or --format json")
