@@ -40,7 +40,9 @@ def explain(pm: PlanModel, sol: Solution) -> Explanation:
     if duals is None:
         duals = np.zeros(pm.lp.n_rows)
     binding = binding_constraints(pm, sol.x, duals, unit)
-    return Explanation(binding, residency_cost(pm, sol.duals.get("cost")),
+    short_pairs = set(map(tuple, pm.demand.loc[
+        pm.lp.values("unmet", sol.x)["value"].to_numpy() > UNMET_TOL, PAIR].to_numpy()))
+    return Explanation(binding, residency_cost(pm, sol.duals.get("cost"), short_pairs),
                        unmet_reasons(pm, sol.x, binding), unit,
                        "relaxation" if sol.relaxed else "plan")
 
@@ -125,9 +127,11 @@ def binding_constraints(pm: PlanModel, x: np.ndarray, duals: np.ndarray,
                                                     ).reset_index(drop=True)
 
 
-def residency_cost(pm: PlanModel, duals: np.ndarray | None) -> pd.DataFrame:
+def residency_cost(pm: PlanModel, duals: np.ndarray | None,
+                   short: set[tuple[str, str]] = frozenset()) -> pd.DataFrame:
     """For each market held to its jurisdictions: what a token/s-month costs there at the
-    margin, and what the cheapest excluded region would cost on-demand."""
+    margin (none where demand is short: more is not to be had), and what the cheapest
+    excluded region would cost on-demand."""
     scn = pm.scenario
     demand = _rows(pm, "demand", duals if duals is not None else np.zeros(pm.lp.n_rows))
     offers = priced_offerings(scn)
@@ -139,7 +143,9 @@ def residency_cost(pm: PlanModel, duals: np.ndarray | None) -> pd.DataFrame:
             mine = demand[(demand["workload"] == w.name) & (demand["market"] == m)]
             if mine.empty:
                 continue
-            marginal = float(mine["dual"].mean())
+            marginal = float(mine["dual"].mean()) if (w.name, m) not in short else np.nan
+            inside = (f"${marginal:,.2f} per token/s-month inside " if (w.name, m) not in short
+                      else "demand is short (unmet) inside ")
             out = cand[(cand["workload"] == w.name) & (cand["market"] == m)
                        & cand["listed"] & ~cand["resident"] & cand["tp"].notna()]
             out = out.merge(offers[[*SITE, "on-demand"]], on=SITE)
@@ -148,9 +154,9 @@ def residency_cost(pm: PlanModel, duals: np.ndarray | None) -> pd.DataFrame:
                 month_cost = out["on-demand"] * scn.hours.mean() / (out["tp"] * util[w.name])
                 i = int(np.argmin(month_cost.to_numpy()))
                 best = float(month_cost.iloc[i])
-                meaning = (f"${marginal:,.2f} per token/s-month inside {sorted(allowed)}; "
+                meaning = (f"{inside}{', '.join(sorted(allowed))}; "
                            f"{out['provider'].iloc[i]}/{out['region'].iloc[i]} outside would "
-                           f"cost ${best:,.2f} on-demand")
+                           f"cost ${best:,.2f} per token/s-month on-demand")
             rows.append({"workload": w.name, "market": m, "allowed": ", ".join(sorted(allowed)),
                          "marginal": marginal, "excluded_best": best, "meaning": meaning})
     return pd.DataFrame(rows, columns=["workload", "market", "allowed", "marginal",
@@ -184,7 +190,7 @@ def _why(w, market: str, cand: pd.DataFrame, binding: pd.DataFrame) -> str:
     if listed.empty:
         return "the workload's provider/accelerator allow-lists admit no offering"
     if resident.empty:
-        return (f"residency {sorted(w.residency.get(market, []))} admits none of the "
+        return (f"residency ({', '.join(sorted(w.residency.get(market, [])))}) admits none of the "
                 f"{len(listed)} allowed sites")
     if fast.empty:
         near = resident["rtt_ms"].min()

@@ -192,9 +192,10 @@ def make_plan(pm: PlanModel, sol: Solution) -> Plan:
     unprotected = _unprotected(pm, sol.x)
     status = sol.status if sol.status != "optimal" else \
         "unmet_demand" if len(unmet) else "unprotected" if len(unprotected) else "optimal"
+    signed = float(pm.contract_cost.sum())  # a constant: in total_cost, not in the objective
     solver = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
-              "bound": sol.bound, "variables": pm.lp.n_cols, "constraints": pm.lp.n_rows,
-              "stages": sol.stages}
+              "bound": sol.bound + signed, "variables": pm.lp.n_cols,
+              "constraints": pm.lp.n_rows, "stages": sol.stages}
     return Plan(scn, status, spend[SPEND_COLUMNS], assignments,
                 _purchases(pm, bought, labels), unmet, served, unprotected, solver)
 

@@ -307,7 +307,7 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     cost = lex.value("cost", x)
     if not lex.coupled:
         lower = max(lower, cost - slack)
-    elif _open(cost, lower, enough) and at_zero and early():
+    elif _open(cost, lower, enough) and at_zero and not lex.deadline.over:
         lower = max(lower, _monthly_bound(lex.pm, lex, gap))
     lex.note(cost, lower)
     if lex.coupled and _open(cost, lower, enough) and early():

@@ -52,7 +52,7 @@ def test_unmet_names_the_slo(make):
     assert "no site meets the SLO" in why.unmet.iloc[0]["reason"]
     body = FEB + workload("{eu: 1000}", providers="[gcp]", residency="{eu: [eu]}")
     _, why = solve_and_explain(make(body))
-    assert "residency ['eu'] admits none" in why.unmet.iloc[0]["reason"]
+    assert "residency (eu) admits none" in why.unmet.iloc[0]["reason"]
 
 
 def test_residency_cost(make):

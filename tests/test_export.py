@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -20,7 +23,6 @@ def test_out_writes_csv_xlsx_and_html(make, tmp_path):
     result = CliRunner().invoke(app, ["solve", str(make(BODY)), "--out", str(out),
                                       "--format", "json"])
     assert result.exit_code == 0, result.output
-    import json
     plan = json.loads(result.stdout)
 
     sheets = pd.read_excel(out / "plan.xlsx", sheet_name=None)
@@ -38,3 +40,65 @@ def test_out_writes_csv_xlsx_and_html(make, tmp_path):
         assert external not in page
     assert f"${plan['total_cost']:,.0f}" in page
     assert (out / "assignments.csv").is_file()
+
+
+def test_out_into_an_impossible_place_solves_and_writes_nothing(make, tmp_path):
+    path = make(BODY)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, ["solve", str(path), "--out", str(blocker / "out")])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "is a file" in result.stderr
+    assert "Summary" not in result.stdout  # nothing solved
+    # report.html is a folder there: refused before solving, nothing written
+    out = tmp_path / "out"
+    (out / "report.html").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["solve", str(path), "--out", str(out)])
+    assert result.exit_code == 2 and "report.html is a folder" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"]
+
+
+def test_an_interrupted_write_leaves_nothing(tmp_path):
+    from planner.reports.files import staged
+
+    target = tmp_path / "deep" / "out"
+    with pytest.raises(KeyboardInterrupt):
+        with staged(target) as tmp:
+            (tmp / "summary.csv").write_text("half")
+            raise KeyboardInterrupt
+    assert not (tmp_path / "deep").exists()
+
+
+def test_csv_and_xlsx_carry_no_float_noise(make, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(make(BODY)), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    for name in ("purchases", "spend", "assignments"):
+        text = (out / f"{name}.csv").read_text()
+        assert not re.search(r"\d\.\d{5,}", text.replace("e-", "")), (name, text[:300])
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(out / "plan.xlsx")["purchases"]
+    heads = {c.value: c.column for c in sheet[1]}
+    assert sheet.cell(row=2, column=heads["total cost"]).number_format == '"$"#,##0.00'
+    assert sheet.cell(row=2, column=heads["start"]).is_date
+    assert sheet.freeze_panes == "A2"
+
+
+def test_catalog_is_taken_from_the_scenarios_own_tree(tmp_path):
+    # a checkout with its own catalogs/default whose p5 costs 160 $/h instead of 80
+    from conftest import MARKETS, TABLES
+
+    cat = tmp_path / "catalogs" / "default"
+    cat.mkdir(parents=True)
+    for name, lines in TABLES.items():
+        lines = [line.replace("p5,h100-sxm,8,80,40", "p5,h100-sxm,8,160,40") for line in lines]
+        (cat / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "scenarios").mkdir()
+    scenario = tmp_path / "scenarios" / "s.yaml"
+    scenario.write_text("catalog: default\nhorizon: {start: 2027-02, months: 1}\n" + MARKETS +
+                        workload("{us-east: 8000}"))
+    result = CliRunner().invoke(app, ["solve", str(scenario), "--format", "json"])
+    answer = json.loads(result.stdout)
+    assert answer["catalog"] == str(cat)
+    assert answer["total_cost"] == pytest.approx(88 * 672)  # gcp a3 is now cheaper

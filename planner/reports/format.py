@@ -52,7 +52,9 @@ def money(value: float) -> str:
         return ""
     sign = "-" if value < 0 else ""
     value = abs(value)
-    return f"{sign}${value:,.0f}" if value >= 1000 else f"{sign}${value:,.2f}"
+    if value >= 1000 or value == 0:
+        return f"{sign}${value:,.0f}"
+    return f"{sign}${value:,.2f}"
 
 
 def short_money(value: float) -> str:

@@ -30,10 +30,8 @@ def _need(widths: list[int]) -> int:
     return sum(w + 3 for w in widths) + 1
 
 
-def tables(frame: pd.DataFrame, title: str, width: int, limit: int = 40,
-           more: str = "see --out DIR or --format json") -> list[Table]:
-    """`frame` as Rich tables that fit `width` columns."""
-    shown = cells(frame.head(limit))
+def _layout(frame: pd.DataFrame, shown: pd.DataFrame, width: int):
+    """(identifying columns, groups of the other columns that fit beside them, widths)."""
     ids = [c for c in frame.columns if kind(c, frame[c]) == "text" and c not in WRAPPING]
     rest = [c for c in frame.columns if c not in ids]
     widths = {c: _width(shown[c], c, c in WRAPPING) for c in frame.columns}
@@ -42,29 +40,58 @@ def tables(frame: pd.DataFrame, title: str, width: int, limit: int = 40,
         if groups[-1] and _need([widths[c] for c in ids + groups[-1] + [column]]) > width:
             groups.append([])
         groups[-1].append(column)
+    return ids, groups, widths
+
+
+def fits(frame: pd.DataFrame, width: int, limit: int = 40) -> bool:
+    """Whether `frame` fits `width` as one table."""
+    shown = cells(frame.head(limit))
+    ids, groups, widths = _layout(frame, shown, width)
+    return len(groups) == 1 and _need([widths[c] for c in frame.columns]) <= width
+
+
+def tables(frame: pd.DataFrame, title: str, width: int, limit: int = 40,
+           more: str = "see --out DIR or --format json") -> list[tuple[str, Table]]:
+    """`frame` as (title, Rich table) pairs that fit `width` columns."""
+    shown = cells(frame.head(limit))
+    ids, groups, widths = _layout(frame, shown, width)
+    if len(ids) > 1 and _need([widths[c] for c in ids + groups[0][:1]]) > width:
+        # the names side by side are too wide: one column of them, wrapped between names
+        merged = " / ".join(header(c) for c in ids)
+        frame = pd.concat([frame[ids].astype(str).agg("  ".join, axis=1).rename(merged),
+                           frame.drop(columns=ids)], axis=1)
+        shown = cells(frame.head(limit))
+        longest = max(len(n) for n in " ".join(shown[merged]).split())
+        others = [_width(shown[c], c, c in WRAPPING) for c in frame.columns if c != merged]
+        room = width - _need(others) - 3  # what the other columns leave it
+        cap = max(longest, room if room >= longest else width // 2)
+        ids, groups, widths = _layout(frame, shown.assign(**{merged: shown[merged].str[:cap]}),
+                                      width)
+        widths[merged] = cap
     if _need([widths[c] for c in ids + groups[0][:1]]) > width:
-        return [_long(shown, title, width)]
+        return [(title, _long(shown))]
     out = []
     for i, group in enumerate(groups):
         part = f" ({i + 1}/{len(groups)})" if len(groups) > 1 else ""
-        table = Table(title=title + part, title_justify="left")
+        table = Table()
         for column in ids + group:
             numeric = kind(column, frame[column]) != "text"
+            wraps = column in WRAPPING or " / " in column
             table.add_column(header(column), justify="right" if numeric else "left",
-                             no_wrap=column not in WRAPPING,
-                             min_width=widths[column] if column not in WRAPPING else None,
+                             no_wrap=not wraps, min_width=None if wraps else widths[column],
+                             max_width=widths[column] if " / " in column else None,
                              overflow="fold")
         for _, row in shown[ids + group].iterrows():
             table.add_row(*row.tolist())
-        out.append(table)
+        out.append((title + part, table))
     if len(frame) > limit:
-        out[-1].caption = f"{len(frame) - limit} more rows: {more}"
+        out[-1][1].caption = f"{len(frame) - limit} more rows: {more}"
     return out
 
 
-def _long(shown: pd.DataFrame, title: str, width: int) -> Table:
+def _long(shown: pd.DataFrame) -> Table:
     """When even the names do not fit side by side: one row per field."""
-    table = Table(title=title, title_justify="left", show_header=False)
+    table = Table(show_header=False)
     table.add_column("field", no_wrap=True)
     table.add_column("value", overflow="fold")
     for i, (_, row) in enumerate(shown.iterrows()):
@@ -76,7 +103,9 @@ def _long(shown: pd.DataFrame, title: str, width: int) -> Table:
 
 
 def show(console: Console, frame: pd.DataFrame, title: str, **kw) -> None:
-    for table in tables(frame, title, console.width, **kw):
+    """Print `frame` under its title (a line of its own: titles never wrap in a column)."""
+    for heading, table in tables(frame, title, console.width, **kw):
+        console.print(f"[bold]{heading}[/]", highlight=False)
         console.print(table)
 
 
@@ -113,11 +142,16 @@ def print_plan(console: Console, plan) -> None:
                                "cost_after_horizon", "total_cost"]], "Commitments to buy")
     flexible = bought[~bought["kind"].str.startswith("commit")]
     if len(flexible):
-        pivot = flexible.pivot_table(index=["provider", "region", "instance", "kind"],
-                                     columns="start", values="instances", aggfunc="sum",
-                                     fill_value=0).reset_index()
+        keys = ["provider", "region", "instance", "kind"]
+        pivot = flexible.pivot_table(index=keys, columns="start", values="instances",
+                                     aggfunc="sum", fill_value=0).reset_index()
         pivot.columns = [str(c) for c in pivot.columns]
-        show(console, pivot, "On-demand and spot instances per month")
+        if fits(pivot, console.width):
+            show(console, pivot, "On-demand and spot instances per month")
+        else:  # too many months side by side: one row per month and holding
+            show(console, flexible[["start", *keys, "instances"]].rename(
+                columns={"start": "month"}), "On-demand and spot instances, per month",
+                limit=60)
     if len(plan.unmet):
         show(console, plan.unmet, "[red]Unmet demand (tokens/s)[/]")
     if len(plan.unprotected):
@@ -146,6 +180,9 @@ def print_explain(console: Console, plan, why) -> None:
 
 
 def print_diff(console: Console, tables: dict[str, pd.DataFrame], a: str, b: str) -> None:
+    tables = {**tables, "purchases": tables["purchases"][
+        ["provider", "region", "instance", "kind", "start", "instances_a", "instances_b",
+         "delta"]]}  # the instance names the accelerator; A and B costs are in --out
     for name, table in tables.items():
         show(console, table, f"{name}: A = {a}, B = {b}", limit=30,
              more="see diff --out DIR or --format json")
