@@ -165,7 +165,7 @@ def solve(scenario: ScenarioArg,
         scenario, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
         progress=progress, why=out_dir is not None), f"Solving {scenario}")
     if out_dir is not None:
-        extra = {"binding constraints": why.binding, "unmet reasons": why.unmet}
+        extra = {"Binding constraints": why.binding, "Unmet: what stood in the way": why.unmet}
         guarded(lambda: write_reports(plan, out_dir, extra), "Writing reports")
     if format is Format.json:
         sys.stdout.write(json.dumps(plan.to_dict(), indent=2) + "\n")

@@ -62,10 +62,9 @@ def test_an_interrupted_write_leaves_nothing(tmp_path):
     from planner.reports.files import staged
 
     target = tmp_path / "deep" / "out"
-    with pytest.raises(KeyboardInterrupt):
-        with staged(target) as tmp:
-            (tmp / "summary.csv").write_text("half")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), staged(target) as tmp:
+        (tmp / "summary.csv").write_text("half")
+        raise KeyboardInterrupt
     assert not (tmp_path / "deep").exists()
 
 

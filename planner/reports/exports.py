@@ -53,11 +53,11 @@ def _headline(plan: Plan) -> list[str]:
                               (plan.unprotected, "Unprotected demand", "warn")):
         total = float(table["tokens_per_s"].sum())
         if total > 0:
-            items.append((label, f"{count(total)} tokens/s-months "
-                                 f"({percent(total / demand)} of demand)", cls))
-    head = [f"<p class='meta'>status <b>{plan.status}</b>; {scn.month_labels[0]} to "
+            items.append((label, (f"{count(total)} tokens/s-months "
+                                 f"({percent(total / demand)} of demand)"), cls))
+    head = [(f"<p class='meta'>status <b>{plan.status}</b>; {scn.month_labels[0]} to "
             f"{scn.month_labels[-1]}; catalog {scn.catalog.path}; {s['name']}, "
-            f"gap {percent(s['gap'])} (bound {money(s['bound'])})</p>", html.cards(items)]
+            f"gap {percent(s['gap'])} (bound {money(s['bound'])})</p>"), html.cards(items)]
     if plan.status == "time_limit":
         head.insert(0, f"<p class='banner'>Not proven optimal: the search stopped with a gap "
                        f"of {money(plan.total_cost - s['bound'])} ({percent(s['gap'])}).</p>")

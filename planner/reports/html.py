@@ -15,11 +15,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
-from planner.reports.format import cells, header, short_money  # noqa: E402
+from planner.reports.format import WRAPPING, cells, header, short_money
 
 PROVIDERS = {"aws": "#EE7733", "gcp": "#0077BB", "azure": "#33BBEE", "lambda": "#AA3377",
              "oci": "#CC3311"}
@@ -86,6 +86,7 @@ def _axes(ax, title: str, unit: str) -> None:
     elif unit == "USD per 1M tokens":
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.2f}"))
         ax.set_ylabel(unit)
+        ax.set_ylim(bottom=0)
     else:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_ylabel(unit)
@@ -96,10 +97,11 @@ def table_html(table: pd.DataFrame, limit: int = 200) -> str:
     if table.empty:
         return "<p class='none'>none</p>"
     shown = cells(table.head(limit))
-    numeric = [pd.api.types.is_numeric_dtype(table[c]) for c in table.columns]
+    classes = [" class=wrap" if c in WRAPPING else " class=num"
+               if pd.api.types.is_numeric_dtype(table[c]) else "" for c in table.columns]
     head = "".join(f"<th>{html.escape(header(str(c)))}</th>" for c in table.columns)
-    rows = ["<tr>" + "".join(f"<td{' class=num' if n else ''}>{html.escape(v)}</td>"
-                             for v, n in zip(row, numeric)) + "</tr>"
+    rows = ["<tr>" + "".join(f"<td{cls}>{html.escape(v)}</td>"
+                             for v, cls in zip(row, classes)) + "</tr>"
             for row in shown.itertuples(index=False)]
     more = f"<p class='none'>{len(table) - limit} more rows in the CSV/XLSX</p>" \
         if len(table) > limit else ""
@@ -111,8 +113,9 @@ body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;
 padding:0 16px;color:#222;font-size:14px}h1{font-size:22px;margin-bottom:4px}
 h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}.meta{color:#555}
 table{border-collapse:collapse;margin:8px 0;font-size:12px;max-width:100%}
-th,td{border:1px solid #ddd;padding:3px 7px}th{background:#f3f3f3;text-align:left}
-td.num{text-align:right;white-space:nowrap}.chart svg{width:100%;height:auto}
+th,td{border:1px solid #ddd;padding:3px 7px;white-space:nowrap}
+th{background:#f3f3f3;text-align:left;white-space:normal}td.num{text-align:right}
+td.wrap{white-space:normal;min-width:220px}.chart svg{width:100%;height:auto}
 .chart,table{page-break-inside:avoid}.none{color:#666}
 .cards{display:flex;gap:14px;flex-wrap:wrap;margin:12px 0}
 .cards div{background:#f4f4f4;padding:8px 14px;border-left:4px solid #bbb;min-width:170px}

@@ -11,10 +11,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from planner.reports.format import by_unit, cells, header, kind, money
+from planner.reports.format import WRAPPING, by_unit, cells, header, kind, money
 
-WRAPPING = {"meaning", "reason", "source", "why"}  # free text: may wrap, at least MIN_TEXT
-MIN_TEXT = 24
+MIN_TEXT = 24  # free text (WRAPPING) wraps, but not narrower than this
 
 
 def _width(texts: pd.Series, title: str, wraps: bool) -> int:
@@ -46,7 +45,7 @@ def _layout(frame: pd.DataFrame, shown: pd.DataFrame, width: int):
 def fits(frame: pd.DataFrame, width: int, limit: int = 40) -> bool:
     """Whether `frame` fits `width` as one table."""
     shown = cells(frame.head(limit))
-    ids, groups, widths = _layout(frame, shown, width)
+    _ids, groups, widths = _layout(frame, shown, width)
     return len(groups) == 1 and _need([widths[c] for c in frame.columns]) <= width
 
 
