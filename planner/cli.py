@@ -159,10 +159,13 @@ def solve(scenario: ScenarioArg,
     met but not protected."""
     from planner.reports.exports import file_names, write_reports
 
+    scn = guarded(lambda: load_scenario(scenario))
+    if scn.futures is not None:
+        solve_futures(scn, format, out_dir, time_limit, gap, threads, solver)
     if out_dir is not None:
         guarded(lambda: check_destination(out_dir, file_names()))
     plan, why = guarded(lambda progress: solve_and_explain(
-        scenario, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
+        scn, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
         progress=progress, why=out_dir is not None), f"Solving {scenario}")
     if out_dir is not None:
         extra = {"Binding constraints": why.binding, "Unmet: what stood in the way": why.unmet}
@@ -177,6 +180,27 @@ def solve(scenario: ScenarioArg,
     if plan.status == "time_limit":
         warn_unproven(plan)
     raise typer.Exit(exit_code(plan))
+
+
+def solve_futures(scn, format: Format, out_dir: Path | None, time_limit, gap, threads,
+                  solver) -> None:
+    """`plan solve` of a scenario with `uncertainty`: the plan across its futures."""
+    from planner.reports.exports import futures_file_names, write_futures_reports
+
+    if out_dir is not None:
+        guarded(lambda: check_destination(out_dir, futures_file_names()))
+    fp = guarded(lambda progress: solve_plan(scn, solver=solver, time_limit=time_limit,
+                                             gap=gap, threads=threads, progress=progress),
+                 f"Solving {scn.file} across {len(scn.futures)} futures")
+    if out_dir is not None:
+        guarded(lambda: write_futures_reports(fp, out_dir), "Writing reports")
+    if format is Format.json:
+        sys.stdout.write(json.dumps(fp.to_dict(), indent=2) + "\n")
+    else:
+        terminal.print_futures(out, fp)
+    if fp.status == "time_limit":
+        warn_unproven(fp)
+    raise typer.Exit(exit_code(fp))
 
 
 @app.command()

@@ -90,6 +90,24 @@ class LinearModel:
                 "row_lower": cat(self._row_lower), "row_upper": cat(self._row_upper),
                 "A": matrix}
 
+    def append(self, other: LinearModel, tag: str) -> tuple[int, int]:
+        """Append `other`'s variables and rows (block names get `@tag`), sharing nothing:
+        returns the (column, row) offsets of its variables and rows here."""
+        cols, rows = self.n_cols, self.n_rows
+        for name, block in other.variables.items():
+            self.variables[f"{name}@{tag}"] = Block(block.labels, block.start + cols)
+        for name, block in other.constraints.items():
+            self.constraints[f"{name}@{tag}"] = Block(block.labels, block.start + rows)
+        self._cost += other._cost
+        self._upper += other._upper
+        self._integer += other._integer
+        self._row_lower += other._row_lower
+        self._row_upper += other._row_upper
+        self._triplets += [(r + rows, c + cols, v) for r, c, v in other._triplets]
+        self.n_cols += other.n_cols
+        self.n_rows += other.n_rows
+        return cols, rows
+
     def values(self, name: str, x: np.ndarray) -> pd.DataFrame:
         """The labels of variable block `name` with its solution values in `value`."""
         block = self.variables[name]

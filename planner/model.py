@@ -91,12 +91,27 @@ class PlanModel:
     def buy_ids(self) -> np.ndarray:
         return self.lp.variables["buy"].ids
 
-    def column_months(self) -> np.ndarray:
-        """The month of every variable; -1 for commitments, which tie months together."""
+    def column_blocks(self) -> tuple[np.ndarray, list[str]]:
+        """(block of every variable, block labels): blocks are months, independent of each
+        other once the variables of block -1 (commitments, which span months) are fixed."""
         month = self.lp.column_labels("t")
+        month[self.commitment_ids] = -1
+        return month, self.scenario.month_labels
+
+    @property
+    def commitment_ids(self) -> np.ndarray:
+        """Columns of commitments bought (a purchase that lasts more than one month)."""
         term = self.classes["term"].to_numpy()[self.lp.variables["buy"].labels["h"]]
-        month[self.buy_ids[term > 1]] = -1
-        return month
+        return self.buy_ids[term > 1]
+
+    def capped_rows(self) -> np.ndarray:
+        """Rows that cap instances held: limits and budget."""
+        return np.concatenate([self.lp.constraints[n].ids for n in ("limits", "budget")
+                               if n in self.lp.constraints] or [np.zeros(0, int)])
+
+    def relaxation(self) -> PlanModel:
+        """The model with commitments held and paid one month at a time (a lower bound)."""
+        return build_model(self.scenario, monthly_commitments=True)
 
 
 def build_model(scn: Scenario, monthly_commitments: bool = False) -> PlanModel:

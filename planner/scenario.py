@@ -19,6 +19,7 @@ import yaml
 
 from planner.catalog import Catalog, load_catalog, resolve
 from planner.errors import PlanError, closest
+from planner.uncertainty import Futures, read_uncertainty
 
 Path_ = tuple  # a key path: ("workloads", "chat", "slo", "ttft_ms")
 
@@ -66,6 +67,7 @@ class Scenario:
     keep: float
     monthly_max: float | None
     rtt_ms: dict[tuple[str, str, str], float]  # (market, provider, region) -> ms
+    futures: Futures | None = None  # uncertain demand (spec section 7)
 
     @property
     def month_labels(self) -> list[str]:
@@ -227,7 +229,7 @@ class _Reader:
 # --- the scenario ------------------------------------------------------------------------
 
 TOP_KEYS = ("name", "horizon", "catalog", "markets", "workloads", "providers", "limits",
-            "contracts", "purchase", "resilience", "budget", "network")
+            "contracts", "purchase", "resilience", "budget", "network", "uncertainty")
 WORKLOAD_KEYS = ("model", "slo", "utilization", "demand", "residency", "providers",
                  "accelerators", "spot")
 
@@ -303,8 +305,11 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
 
     rtt = _network(r, top.get("network", {}), markets, known)
     _check_signed(r, contracts, limits, monthly_max, start, months)
+    futures = read_uncertainty(r, top["uncertainty"], workloads, months) \
+        if "uncertainty" in top else None
     return Scenario(name, file, catalog, start, months, markets, workloads, discount,
-                    max_share, limits, contracts, terms, integer, survive, keep, monthly_max, rtt)
+                    max_share, limits, contracts, terms, integer, survive, keep, monthly_max, rtt,
+                    futures)
 
 
 class _Known:

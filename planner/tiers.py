@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from planner.model import TIERS, PlanModel, build_model
+from planner.model import TIERS, PlanModel
 from planner.solver import INF, Progress, Run, SolverFailed, backend
 
 DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at, or past these seconds at these
@@ -88,9 +88,9 @@ class Lexicographic:
         self.c = {t: pm.objective(t) for t in (*TIERS, "rtt")}
         self.rows = {t: self.be.add_row(self.c[t], -INF, INF) for t in TIERS
                      if self.c[t].any()}
-        self.upper = pm.lp.upper
-        self.month = pm.column_months()
-        self.coupled = bool((self.month < 0).any())
+        self.lower, self.upper = np.zeros(pm.lp.n_cols), pm.lp.upper.copy()
+        self.block, self.block_labels = pm.column_blocks()
+        self.coupled = bool((self.block < 0).any())
         self.deadline = deadline or _Deadline(None)
         self.progress = progress
         self.stages: list[dict] = []
@@ -170,7 +170,7 @@ class Lexicographic:
         buy = self.pm.buy_ids
         self.be.set_bounds(buy, instances, instances)
         x, _, _ = self.lp("serving LP")
-        self.be.set_bounds(buy, np.zeros(len(buy)), self.upper[buy])
+        self.be.set_bounds(buy, self.lower[buy], self.upper[buy])
         x[buy] = instances
         for tier in TIERS:
             self.hold(tier, None)
@@ -178,12 +178,14 @@ class Lexicographic:
 
     def _capped_rows(self):
         """Limit and budget rows: the only rows rounding instances up can break."""
-        pm = self.pm
-        a = pm.lp.arrays()
-        ids = np.concatenate([pm.lp.constraints[n].ids for n in ("limits", "budget")
-                              if n in pm.lp.constraints] or [np.zeros(0, int)])
-        matrix = a["A"].tocsr()[ids][:, pm.buy_ids]
-        return matrix, a["row_upper"][ids]
+        a = self.pm.lp.arrays()
+        ids = self.pm.capped_rows()
+        return a["A"].tocsr()[ids][:, self.pm.buy_ids], a["row_upper"][ids]
+
+    def fix(self, cols: np.ndarray, values: np.ndarray) -> None:
+        """Hold columns at values for every later solve (a first stage decided elsewhere)."""
+        self.lower[cols] = self.upper[cols] = values
+        self.be.set_bounds(cols, values, values)
 
     @staticmethod
     def _breaks(rows, instances: np.ndarray) -> np.ndarray:
@@ -213,24 +215,25 @@ class Lexicographic:
 
     def by_month(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
                  patience=PATIENCE) -> tuple[np.ndarray, float, bool]:
-        """Improve `tier` one month at a time with the rest of the plan (commitments
-        included) fixed: (plan, summed objective - bound, every month proven)."""
-        cols = np.arange(len(self.month), dtype=np.int32)
+        """Improve `tier` one block (a month; a month of one future) at a time with the rest
+        of the plan (commitments included) fixed: (plan, summed objective - bound, every
+        block proven)."""
+        cols = np.arange(len(self.block), dtype=np.int32)
         slack, proven = 0.0, True
-        months = self.pm.scenario.month_labels
-        for t in range(len(months)):
-            if self.deadline.over:  # a month not searched has no bound
+        labels = self.block_labels
+        for t, label in enumerate(labels):
+            if self.deadline.over:  # a block not searched has no bound
                 slack, proven = INF, False
                 break
-            free = self.month == t
-            lower = np.where(free, 0.0, x)
-            self.be.set_bounds(cols, lower, np.where(free, self.upper, x))
-            x, s, ok = self.milp(tier, x, gap / len(months), f"MILP {tier} {months[t]}",
-                                 abs_gap=abs_gap, stop=_stop_rule(patience, 1 / len(months)))
+            free = self.block == t
+            self.be.set_bounds(cols, np.where(free, self.lower, x),
+                               np.where(free, self.upper, x))
+            x, s, ok = self.milp(tier, x, gap / len(labels), f"MILP {tier} {label}",
+                                 abs_gap=abs_gap, stop=_stop_rule(patience, 1 / len(labels)))
             slack, proven = slack + s, proven and ok
             if tier == "cost" and self.tie_break:
-                x = self.nearest(x, months[t])
-        self.be.set_bounds(cols, np.zeros(len(cols)), self.upper)
+                x = self.nearest(x, label)
+        self.be.set_bounds(cols, self.lower, self.upper)
         return x, slack, proven
 
     def nearest(self, x: np.ndarray, month: str) -> np.ndarray:
@@ -254,12 +257,16 @@ class Lexicographic:
 def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = None,
                 gap: float | None = None, threads: int | None = None,
                 progress: Callable[[Progress], None] | None = None,
-                deadline: _Deadline | None = None, tie_break: bool = True) -> Solution:
+                deadline: _Deadline | None = None, tie_break: bool = True,
+                fix: tuple[np.ndarray, np.ndarray] | None = None) -> Solution:
     """The plan of spec section 4 (section 6 for whole instances): see the module doc.
-    Without `tie_break`, tier 4 is skipped (for a bound on cost only)."""
+    Without `tie_break`, tier 4 is skipped (for a bound on cost only); `fix` holds
+    (columns, values) decided elsewhere (a first stage)."""
     deadline = deadline or _Deadline(time_limit)
     lex = Lexicographic(pm, solver, threads, deadline, progress)
     lex.tie_break = tie_break
+    if fix is not None:
+        lex.fix(*fix)
     x, lp_values, duals = lex.lp()
     if not pm.scenario.integer:
         return _solution(lex, "optimal", x, lex.value("cost", x), duals, relaxed=False)
@@ -329,7 +336,9 @@ def _open(cost: float, lower: float, gap: float) -> bool:
 def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> float:
     """A lower bound on cost: the same months with each commitment held and paid one month
     at a time, so that no month depends on another (valid when tiers 1-2 are at zero)."""
-    relaxed = build_model(pm.scenario, monthly_commitments=True)
+    relaxed = pm.relaxation()
+    if relaxed is None:
+        return -INF
     sol = solve_tiers(relaxed, lex.solver, threads=lex.threads, gap=gap,
                       deadline=lex.deadline, tie_break=False)
     lex.stages += [{**s, "stage": "bound: " + s["stage"]} for s in sol.stages]

@@ -10,7 +10,7 @@ import pandas as pd
 from planner.report import Plan
 from planner.reports import html
 from planner.reports.files import staged
-from planner.reports.format import count, money, percent, rate
+from planner.reports.format import count, money, percent, rate, rounded, short_money
 from planner.reports.xlsx import write_xlsx
 
 PURCHASE_SHOWN = ["provider", "region", "instance", "kind", "start", "instances", "chips",
@@ -107,3 +107,63 @@ def report(plan: Plan, extra: dict[str, pd.DataFrame]) -> str:
     sections = {k: v for k, v in sections.items()
                 if len(v) or k not in ("Unmet demand", "Unprotected demand")}
     return html.page(f"{plan.scenario.name}: plan", _headline(plan), _charts(plan), sections)
+
+
+FUTURES_TABLES = ("summary", "futures", "commitments", "cost_by_future_and_month")
+
+
+def futures_file_names() -> list[str]:
+    return [f"{name}.csv" for name in FUTURES_TABLES] + ["plan.xlsx", "report.html"]
+
+
+def futures_tables(fp) -> dict[str, pd.DataFrame]:
+    by_month = fp.cost_by_month().rename_axis("future").reset_index().melt(
+        id_vars="future", var_name="month", value_name="cost")
+    return {"summary": fp.summary(), "futures": fp.futures(), "commitments": fp.commitments(),
+            "cost_by_future_and_month": by_month}
+
+
+def write_futures_reports(fp, folder: Path) -> Path:
+    """CSV tables, plan.xlsx and report.html of a plan across futures, all or nothing."""
+    tables = futures_tables(fp)
+    with staged(folder) as tmp:
+        for name, table in tables.items():
+            rounded(table).to_csv(tmp / f"{name}.csv", index=False)
+        write_xlsx(tmp / "plan.xlsx", tables)
+        html.write(tmp / "report.html", futures_report(fp, tables))
+    return folder
+
+
+def futures_report(fp, tables: dict[str, pd.DataFrame]) -> str:
+    scn, s = fp.scenario, fp.solver
+    items = [("Expected cost", money(fp.expected_cost), ""),
+             ("P10 / P50 / P90", " / ".join(short_money(fp.quantile(q))
+                                            for q in (0.1, 0.5, 0.9)), ""),
+             (f"CVaR {scn.futures.alpha:.0%}", money(fp.cvar), ""),
+             ("Commitments to sign", money(tables["commitments"]["total_cost"].sum()), "")]
+    if fp.vss is not None:
+        items += [("Value of the stochastic solution", money(fp.vss), ""),
+                  ("Expected value of perfect information", money(fp.evpi), "")]
+    if fp.shortfall:
+        items.append((f"Demand {fp.shortfall} in some future", "see the futures table",
+                      "bad" if fp.shortfall == "unmet" else "warn"))
+    head = [f"<p class='meta'>status <b>{fp.status}</b>; {len(fp.plans)} futures; "
+            f"{scn.month_labels[0]} to {scn.month_labels[-1]}; catalog {scn.catalog.path}; "
+            f"{s['name']}, gap {percent(s['gap'])}</p>", html.cards(items)]
+    charts = [html.fan(fp.cost_by_month(), fp.probability,
+                       "Cost per month across futures (P10-P90 band, P50, each future)"),
+              html.lines(_committed_vs_need(fp), "Chips committed and chips each future holds",
+                         "holding", "chips")]
+    return html.page(f"{scn.name}: plan across futures", head, charts, tables)
+
+
+def _committed_vs_need(fp) -> pd.DataFrame:
+    """month x (committed, each future's chips held): chips."""
+    months = fp.scenario.month_labels
+    held = {name: p.spend.groupby("month")["chips"].sum().reindex(months, fill_value=0.0)
+            for name, p in zip(fp.scenario.futures.names, fp.plans)}
+    spend = fp.plans[0].spend
+    committed = spend[spend["kind"].str.startswith("commit")].groupby("month")["chips"] \
+        .sum().reindex(months, fill_value=0.0)
+    table = pd.DataFrame({"committed": committed, **held})
+    return table.iloc[:, :13]  # committed and at most 12 futures stay readable

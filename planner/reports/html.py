@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
@@ -74,6 +75,25 @@ def lines(table: pd.DataFrame, title: str, dimension: str, unit: str) -> str:
     ax.legend(title=dimension, fontsize=8, title_fontsize=8, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)
     _axes(ax, title, unit)
+    return _svg(fig)
+
+
+def fan(cost: pd.DataFrame, probability, title: str) -> str:
+    """future x month costs: the P10-P90 band, P50 and every future as a thin line."""
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    x = range(cost.shape[1])
+    order = cost.to_numpy().argsort(axis=0)
+    values = np.take_along_axis(cost.to_numpy(), order, axis=0)
+    weight = np.cumsum(np.asarray(probability)[order], axis=0)
+    at = {q: values[(weight >= q - 1e-12).argmax(axis=0), np.arange(cost.shape[1])]
+          for q in (0.1, 0.5, 0.9)}
+    for row in cost.to_numpy():
+        ax.plot(x, row, color="#BBBBBB", linewidth=0.6)
+    ax.fill_between(x, at[0.1], at[0.9], color="#88CCEE", alpha=0.5, label="P10-P90")
+    ax.plot(x, at[0.5], color="#332288", linewidth=2, label="P50")
+    ax.set_xticks(list(x), cost.columns)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _axes(ax, title, "USD")
     return _svg(fig)
 
 

@@ -185,3 +185,23 @@ def print_diff(console: Console, tables: dict[str, pd.DataFrame], a: str, b: str
     for name, table in tables.items():
         show(console, table, f"{name}: A = {a}, B = {b}", limit=30,
              more="see diff --out DIR or --format json")
+
+
+def print_futures(console: Console, fp) -> None:
+    s, scn = fp.solver, fp.scenario
+    console.print(f"[bold]{scn.name}[/]: {fp.status}, expected cost "
+                  f"[bold]{money(fp.expected_cost)}[/] over {len(fp.plans)} futures\n"
+                  f"catalog {scn.catalog.path}; {s['name']}, {s['seconds']:.1f} s, gap "
+                  f"{s['gap']:.3%}, {s['variables']:,} variables", highlight=False)
+    summary = fp.summary().dropna(subset=["value"])
+    summary = summary.assign(value=[by_unit(v, u) for v, u in
+                                    zip(summary["value"], summary["unit"])])
+    show(console, summary[["item", "value"]].rename(columns={"item": "figure"}), "Summary")
+    commitments = fp.commitments()
+    if len(commitments):
+        show(console, commitments[["provider", "region", "instance", "term_months", "start",
+                                   "instances", "chips", "monthly_cost", "total_cost"]],
+             "Commitments to sign (the same in every future)")
+    else:
+        console.print("No commitments to sign: every future buys on-demand or spot.")
+    show(console, fp.futures(), "Each future under these commitments")

@@ -1,0 +1,292 @@
+"""Two-stage plans across futures (spec section 7).
+
+First stage, the same in every future: the commitments bought (every term, every purchase
+month). Second stage, per future f: on-demand and spot, serving, unmet and unprotected
+demand, with every constraint of section 4 in every future. The extensive form stacks one
+model per future (planner.model, demand scaled by the future's multipliers) and ties their
+commitment columns together:
+    buy_commit[f] = buy_commit[0]                    for every future f
+Tiers, as in section 4, on expectations (tiers.py solves it like any model):
+    (1) sum_f p_f unmet_f   (2) sum_f p_f unprotected_f
+    (3) (1 - w) sum_f p_f cost_f + w CVaR_alpha(cost_f), by Rockafellar-Uryasev:
+        CVaR = eta + 1 / (1 - alpha) sum_f p_f s_f,   s_f >= cost_f - eta,   s_f >= 0
+    (4) sum_f p_f round trips
+cost_f counts commitments, signed contracts (a constant, added back in reports) and future
+f's purchases. Blocks for the month-by-month search are (future, month) - or whole futures
+when CVaR ties a future's months together through s_f.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from planner.linear import LinearModel
+from planner.model import PlanModel, build_model
+from planner.report import Plan, make_plan
+from planner.scenario import Scenario
+from planner.tiers import Solution, solve_tiers
+from planner.uncertainty import future_scenario
+
+
+@dataclass
+class TwoStage:
+    """The extensive form: one PlanModel per future, stacked, commitments shared."""
+
+    scenario: Scenario
+    models: list[PlanModel]
+    lp: LinearModel
+    cols: list[int]  # first column of each future's variables
+    rows: list[int]  # first row of each future's constraints
+    cvar: tuple[int, np.ndarray] | None = None  # (eta column, s columns)
+
+    @property
+    def probability(self) -> np.ndarray:
+        return self.scenario.futures.probability
+
+    def _place(self, part: Callable[[PlanModel], np.ndarray], weighted: bool) -> np.ndarray:
+        out = np.zeros(self.lp.n_cols)
+        for f, pm in enumerate(self.models):
+            out[self.cols[f]:self.cols[f] + pm.lp.n_cols] = part(pm) * (
+                self.probability[f] if weighted else 1.0)
+        return out
+
+    def objective(self, tier: str) -> np.ndarray:
+        c = self._place(lambda pm: pm.objective(tier), weighted=True)
+        if tier == "cost" and self.cvar is not None:
+            fut = self.scenario.futures
+            eta, s = self.cvar
+            c *= 1 - fut.cvar_weight
+            c[eta] += fut.cvar_weight
+            c[s] += fut.cvar_weight * self.probability / (1 - fut.alpha)
+        return c
+
+    def _ids(self, ids: Callable[[PlanModel], np.ndarray]) -> np.ndarray:
+        return np.concatenate([self.cols[f] + ids(pm) for f, pm in enumerate(self.models)])
+
+    @property
+    def buy_ids(self) -> np.ndarray:
+        return self._ids(lambda pm: pm.buy_ids)
+
+    @property
+    def commitment_ids(self) -> np.ndarray:
+        return self._ids(lambda pm: pm.commitment_ids)
+
+    def capped_rows(self) -> np.ndarray:
+        return np.concatenate([self.rows[f] + pm.capped_rows()
+                               for f, pm in enumerate(self.models)])
+
+    def column_blocks(self) -> tuple[np.ndarray, list[str]]:
+        names = self.scenario.futures.names
+        block = np.full(self.lp.n_cols, -1)
+        labels: list[str] = []
+        for f, pm in enumerate(self.models):
+            month, months = pm.column_blocks()
+            mine = slice(self.cols[f], self.cols[f] + pm.lp.n_cols)
+            if self.cvar is None:
+                block[mine] = np.where(month >= 0, month + len(labels), -1)
+                labels += [f"{names[f]} {m}" for m in months]
+            else:
+                block[mine] = np.where(month >= 0, f, -1)
+                labels.append(names[f])
+        if self.cvar is not None:
+            block[self.cvar[1]] = np.arange(len(self.models))
+        return block, labels
+
+    def relaxation(self) -> None:
+        return None  # no monthly bound across futures: the LP and MILP bounds stand
+
+    def split(self, sol: Solution) -> list[Solution]:
+        """One Solution per future: its columns and its rows' duals."""
+        out = []
+        for f, pm in enumerate(self.models):
+            cols = slice(self.cols[f], self.cols[f] + pm.lp.n_cols)
+            rows = slice(self.rows[f], self.rows[f] + pm.lp.n_rows)
+            duals = {t: d[rows] for t, d in sol.duals.items() if d is not None}
+            out.append(dataclasses.replace(sol, x=sol.x[cols], duals=duals))
+        return out
+
+
+def build_two_stage(scn: Scenario) -> TwoStage:
+    fut = scn.futures
+    models = [build_model(future_scenario(scn, f)) for f in range(len(fut))]
+    lp, cols, rows = LinearModel(), [], []
+    for name, pm in zip(fut.names, models):
+        c, r = lp.append(pm.lp, name)
+        cols.append(c)
+        rows.append(r)
+    commit = models[0].commitment_ids
+    if len(commit) and len(models) > 1:  # the same commitments in every future
+        f = np.repeat(np.arange(1, len(models)), len(commit))
+        k = np.tile(np.arange(len(commit)), len(models) - 1)
+        row = np.arange(len(f))
+        lp.add_constraints(
+            "same_commitments", pd.DataFrame({"future": np.array(fut.names)[f], "k": k}),
+            np.concatenate([row, row]),
+            np.concatenate([np.asarray(cols)[f] + commit[k], cols[0] + commit[k]]),
+            np.concatenate([np.ones(len(f)), -np.ones(len(f))]), lower=0.0, upper=0.0)
+    ts = TwoStage(scn, models, lp, cols, rows)
+    if fut.cvar_weight > 0:
+        ts.cvar = _define_cvar(ts)
+    return ts
+
+
+def _define_cvar(ts: TwoStage) -> tuple[int, np.ndarray]:
+    """s_f + eta - cost_f >= 0: the excess of each future's cost over the threshold eta."""
+    names = ts.scenario.futures.names
+    lp = ts.lp
+    cost = ts._place(lambda pm: pm.objective("cost"), weighted=False)
+    eta = int(lp.add_variables("cvar_threshold", pd.DataFrame({"k": [0]}), cost=0.0)[0])
+    s = lp.add_variables("cvar_excess", pd.DataFrame({"future": list(names)}), cost=0.0)
+    rows, cols, coefs = [], [], []
+    for f, pm in enumerate(ts.models):
+        mine = np.flatnonzero(cost[ts.cols[f]:ts.cols[f] + pm.lp.n_cols]) + ts.cols[f]
+        rows += [np.full(len(mine) + 2, f)]
+        cols += [mine, [s[f], eta]]
+        coefs += [-cost[mine], [1.0, 1.0]]
+    lp.add_constraints("cvar", pd.DataFrame({"future": list(names)}), np.concatenate(rows),
+                       np.concatenate(cols), np.concatenate(coefs), lower=0.0)
+    return eta, s
+
+
+@dataclass
+class FuturesPlan:
+    """A plan across futures: the commitments to sign, and each future's plan under them."""
+
+    scenario: Scenario
+    status: str
+    plans: list[Plan]
+    solver: dict
+    vss: float | None = None
+    evpi: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def probability(self) -> np.ndarray:
+        return self.scenario.futures.probability
+
+    def futures(self) -> pd.DataFrame:
+        """One row per future: probability, total cost, unmet and unprotected."""
+        return pd.DataFrame({
+            "future": list(self.scenario.futures.names), "probability": self.probability,
+            "total_cost": [p.total_cost for p in self.plans],
+            "unmet": [float(p.unmet["tokens_per_s"].sum()) for p in self.plans],
+            "unprotected": [float(p.unprotected["tokens_per_s"].sum()) for p in self.plans]})
+
+    @property
+    def total_cost(self) -> float:
+        """The expected total cost (what `plan solve` reports as total_cost)."""
+        return self.expected_cost
+
+    @property
+    def expected_cost(self) -> float:
+        return float(self.probability @ self.futures()["total_cost"])
+
+    def quantile(self, q: float) -> float:
+        """The cost below which the futures of total probability q fall (weighted)."""
+        table = self.futures().sort_values("total_cost")
+        reached = table["probability"].cumsum().to_numpy()
+        return float(table["total_cost"].to_numpy()[np.searchsorted(reached, q - 1e-12)])
+
+    @property
+    def cvar(self) -> float:
+        """CVaR_alpha: the expected cost of the worst 1 - alpha of probability."""
+        alpha = self.scenario.futures.alpha
+        table = self.futures().sort_values("total_cost", ascending=False)
+        tail, left = 0.0, 1 - alpha
+        for cost, p in zip(table["total_cost"], table["probability"]):
+            take = min(p, left)
+            tail, left = tail + take * cost, left - take
+            if left <= 1e-12:
+                break
+        return tail / (1 - alpha) if alpha < 1 else float(table["total_cost"].max())
+
+    @property
+    def shortfall(self) -> str | None:
+        if any(len(p.unmet) for p in self.plans):
+            return "unmet"
+        return "unprotected" if any(len(p.unprotected) for p in self.plans) else None
+
+    def commitments(self) -> pd.DataFrame:
+        bought = self.plans[0].purchases
+        return bought[bought["kind"].str.startswith("commit")].reset_index(drop=True)
+
+    def cost_by_month(self) -> pd.DataFrame:
+        """future x month: cost inside the horizon."""
+        return pd.DataFrame({name: p.cost_by_month for name, p in
+                             zip(self.scenario.futures.names, self.plans)}).T
+
+    def summary(self) -> pd.DataFrame:
+        rows = [("expected cost", self.expected_cost, "USD"),
+                ("P10 cost", self.quantile(0.1), "USD"), ("P50 cost", self.quantile(0.5), "USD"),
+                ("P90 cost", self.quantile(0.9), "USD"),
+                (f"CVaR {self.scenario.futures.alpha:.0%} (mean of the worst "
+                 f"{1 - self.scenario.futures.alpha:.0%})", self.cvar, "USD"),
+                ("value of the stochastic solution (VSS)", self.vss, "USD"),
+                ("expected value of perfect information (EVPI)", self.evpi, "USD"),
+                ("commitments signed (total cost)", float(self.commitments()["total_cost"].sum()),
+                 "USD")]
+        return pd.DataFrame(rows, columns=["item", "value", "unit"])
+
+    def to_dict(self) -> dict:
+        futures = self.futures()
+        by_month = self.cost_by_month().rename_axis("future").reset_index().melt(
+            id_vars="future", var_name="month", value_name="cost")
+        return {"scenario": self.scenario.name, "status": self.status,
+                "catalog": str(self.scenario.catalog.path),
+                "expected_cost": self.expected_cost, "total_cost": self.expected_cost,
+                "cvar": self.cvar, "vss": self.vss, "evpi": self.evpi,
+                "p10": self.quantile(0.1), "p50": self.quantile(0.5),
+                "p90": self.quantile(0.9),
+                "commitments": self.commitments().to_dict(orient="records"),
+                "futures": futures.to_dict(orient="records"),
+                "cost_by_future_and_month": by_month.to_dict(orient="records"),
+                "solver": self.solver}
+
+
+def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None = None,
+                  gap: float | None = None, threads: int | None = None, progress=None,
+                  run_map: Callable = map, values: bool = True) -> FuturesPlan:
+    """The two-stage plan, and with `values` the VSS and EVPI (2 x futures + 1 more solves,
+    handed to `run_map`, e.g. an executor's map)."""
+    ts = build_two_stage(scn)
+    sol = solve_tiers(ts, solver, time_limit, gap, threads, progress)
+    plans = [make_plan(pm, s) for pm, s in zip(ts.models, ts.split(sol))]
+    contracts = float(ts.models[0].contract_cost.sum())
+    status = sol.status if sol.status != "optimal" else \
+        "unmet_demand" if any(len(p.unmet) for p in plans) else \
+        "unprotected" if any(len(p.unprotected) for p in plans) else "optimal"
+    info = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
+            "bound": sol.bound + contracts, "variables": ts.lp.n_cols,
+            "constraints": ts.lp.n_rows, "futures": len(ts.models)}
+    result = FuturesPlan(scn, status, plans, info)
+    if values:
+        result.vss, result.evpi = _values(scn, ts, result, solver, gap, run_map)
+    return result
+
+
+def _values(scn: Scenario, ts: TwoStage, plan: FuturesPlan, solver, gap, run_map):
+    """VSS = E[cost with the expected-demand plan's commitments] - E[cost of this plan];
+    EVPI = E[cost of this plan] - E[cost with each future known in advance]."""
+    ev = build_model(future_scenario(scn, None))
+    commit = ev.commitment_ids
+    ev_commit = solve_tiers(ev, solver, gap=gap).x[commit] if len(commit) else np.zeros(0)
+    jobs = [(scn, f, None, solver, gap) for f in range(len(ts.models))]
+    jobs += [(scn, f, ev_commit, solver, gap) for f in range(len(ts.models))]
+    costs = np.array(list(run_map(future_cost, jobs)))
+    hindsight, with_ev = np.split(costs, 2)
+    p = ts.probability
+    return float(p @ with_ev) - plan.expected_cost, plan.expected_cost - float(p @ hindsight)
+
+
+def future_cost(job) -> float:
+    """Total cost of one future solved alone, its commitments free or held at `commit`."""
+    scn, f, commit, solver, gap = job
+    pm = build_model(future_scenario(scn, f))
+    fix = (pm.commitment_ids, commit) if commit is not None else None
+    plan = make_plan(pm, solve_tiers(pm, solver, gap=gap, fix=fix))
+    return plan.total_cost

@@ -1,0 +1,125 @@
+"""Uncertain demand (spec section 7): a two-stage plan worked out by hand.
+
+One market, 16,000 tok/s = one aws p5 (8 h100 chips at 2000 tok/s each), all of 2027
+(8,760 hours). On-demand p5: 80 $/h = 700,800 a year; a 12-month commitment (40 % off for
+h100 in the conftest catalog): 48 $/h = 420,480. Futures: low (p 0.5) needs 1 p5, high
+(p 0.5, demand x2) needs 2.
+  commit 0: low 700,800      high 1,401,600   E 1,051,200
+  commit 1: low 420,480      high 1,121,280   E   770,880  <- the plan
+  commit 2: low 840,960      high   840,960   E   840,960
+Expected demand (x1.5 = 24,000 tok/s = 12 chips) alone commits 2 instances: EEV 840,960, so
+VSS = 840,960 - 770,880 = 70,080. Each future known in advance: 420,480 and 840,960, mean
+630,720, so EVPI = 770,880 - 630,720 = 140,160.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import planner
+from planner.cli import app
+from planner.twostage import FuturesPlan
+
+from conftest import workload
+
+YEAR = "horizon: {start: 2027-01, months: 12}\npurchase: {terms: [12]}\n"
+FUTURES = """uncertainty:
+  futures:
+    low: {probability: 0.5}
+    high: {probability: 0.5, demand: 2.0}
+"""
+
+
+def test_two_futures_by_hand(make):
+    fp = planner.solve(make(YEAR + workload("{us-east: 16000}") + FUTURES))
+    assert isinstance(fp, FuturesPlan) and fp.status == "optimal"
+    assert fp.commitments()["instances"].tolist() == [1.0]
+    assert fp.futures()["total_cost"].tolist() == pytest.approx([420480, 1121280])
+    assert fp.expected_cost == pytest.approx(770880)
+    assert fp.vss == pytest.approx(70080)
+    assert fp.evpi == pytest.approx(140160)
+    assert fp.quantile(0.5) == pytest.approx(420480)
+    assert fp.cvar == pytest.approx(1121280)
+
+
+def test_cvar_buys_protection(make):
+    # minimising CVaR at alpha 0.5 (the worse half: the high future) commits 2 instances
+    body = YEAR + workload("{us-east: 16000}") + FUTURES + \
+        "  risk: {cvar_weight: 1.0, alpha: 0.5}\n"
+    fp = planner.solve(make(body))
+    assert fp.commitments()["instances"].tolist() == [2.0]
+    assert fp.expected_cost == pytest.approx(840960)
+    assert fp.cvar == pytest.approx(840960)
+
+
+def test_one_future_is_the_deterministic_plan(make):
+    body = YEAR + workload("{us-east: {start: 9000, growth: 0.2}, eu: 3000}", spot="0.2") + \
+        "resilience: {survive: provider, keep: 0.3}\n"
+    plain = planner.solve(make(body))
+    fp = planner.solve(make(body + "uncertainty:\n  futures:\n    only: {probability: 1}\n"))
+    assert fp.expected_cost == pytest.approx(plain.total_cost)
+    assert fp.plans[0].purchases["instances"].sum() == plain.purchases["instances"].sum()
+    assert fp.vss == pytest.approx(0, abs=1e-6) and fp.evpi == pytest.approx(0, abs=1e-6)
+
+
+def test_multipliers_per_workload_market_and_month(make):
+    body = "horizon: {start: 2027-02, months: 2}\npurchase: {integer: false}\n" + \
+        workload("{us-east: 8000, eu: 8000}") + """uncertainty:
+  futures:
+    a: {probability: 0.25, demand: {chat: {eu: [1.0, 0.5]}}}
+    b: {probability: 0.75, demand: [2, 1]}
+"""
+    fp = planner.solve(make(body))
+    served = {name: p.served.groupby(["market", "month"])["demand"].sum().to_dict()
+              for name, p in zip(("a", "b"), fp.plans)}
+    assert served["a"][("eu", "2027-03")] == pytest.approx(4000)
+    assert served["a"][("us-east", "2027-03")] == pytest.approx(8000)
+    assert served["b"][("eu", "2027-02")] == pytest.approx(16000)
+
+
+def test_sampled_futures_are_reproducible(make):
+    body = "horizon: {start: 2027-02, months: 3}\npurchase: {integer: false}\n" + \
+        workload("{us-east: 8000}") + \
+        "uncertainty:\n  sample: {count: 5, seed: 3, level_sd: 0.2, growth_sd: 0.05}\n"
+    first = planner.load_scenario(make(body)).futures
+    again = planner.load_scenario(make(body)).futures
+    assert first.names == ("f1", "f2", "f3", "f4", "f5")
+    assert first.probability.tolist() == [0.2] * 5
+    key = ("chat", "us-east")
+    assert (first.multiplier[key] == again.multiplier[key]).all()
+    assert first.multiplier[key].shape == (5, 3)
+
+
+@pytest.mark.parametrize("futures,message", [
+    ("    a: {probability: 0.5}\n    b: {probability: 0.4}\n",
+     "uncertainty.futures: expected probabilities that sum to 1, got 0.9"),
+    ("    a: {probability: 1, demand: {chta: 2}}\n",
+     "uncertainty.futures.a.demand.chta: unknown workload 'chta'; closest known: chat"),
+    ("    a: {probability: 1, demand: {chat: {asia: 2}}}\n",
+     "uncertainty.futures.a.demand.chat.asia: unknown market of chat 'asia'"),
+    ("    a: {probability: 1, demand: -1}\n",
+     "uncertainty.futures.a.demand: expected a number > 0 and <= 1e+06, got -1"),
+])
+def test_bad_futures_name_file_line_and_key(make, futures, message):
+    path = make("horizon: {start: 2027-02, months: 1}\n" + workload("{us-east: 8000}") +
+                "uncertainty:\n  futures:\n" + futures)
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert f"{path}:" in result.stderr
+
+
+def test_cli_json_and_files(make, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(make(YEAR + workload("{us-east: 16000}") +
+                                                         FUTURES)), "--format", "json",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    for key in ("expected_cost", "cvar", "vss", "evpi", "futures"):
+        assert key in answer
+    assert [f["future"] for f in answer["futures"]] == ["low", "high"]
+    assert (out / "futures.csv").is_file() and "<svg" in (out / "report.html").read_text()
