@@ -224,8 +224,8 @@ class FuturesPlan:
         rows = [("expected cost", self.expected_cost, "USD"),
                 ("P10 cost", self.quantile(0.1), "USD"), ("P50 cost", self.quantile(0.5), "USD"),
                 ("P90 cost", self.quantile(0.9), "USD"),
-                (f"CVaR {self.scenario.futures.alpha:.0%} (mean of the worst "
-                 f"{1 - self.scenario.futures.alpha:.0%})", self.cvar, "USD"),
+                ((f"CVaR {self.scenario.futures.alpha:.0%} (mean of the worst "
+                 f"{1 - self.scenario.futures.alpha:.0%})"), self.cvar, "USD"),
                 ("value of the stochastic solution (VSS)", self.vss, "USD"),
                 ("expected value of perfect information (EVPI)", self.evpi, "USD"),
                 ("commitments signed (total cost)", float(self.commitments()["total_cost"].sum()),

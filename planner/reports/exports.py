@@ -147,9 +147,9 @@ def futures_report(fp, tables: dict[str, pd.DataFrame]) -> str:
     if fp.shortfall:
         items.append((f"Demand {fp.shortfall} in some future", "see the futures table",
                       "bad" if fp.shortfall == "unmet" else "warn"))
-    head = [f"<p class='meta'>status <b>{fp.status}</b>; {len(fp.plans)} futures; "
+    head = [(f"<p class='meta'>status <b>{fp.status}</b>; {len(fp.plans)} futures; "
             f"{scn.month_labels[0]} to {scn.month_labels[-1]}; catalog {scn.catalog.path}; "
-            f"{s['name']}, gap {percent(s['gap'])}</p>", html.cards(items)]
+            f"{s['name']}, gap {percent(s['gap'])}</p>"), html.cards(items)]
     charts = [html.fan(fp.cost_by_month(), fp.probability,
                        "Cost per month across futures (P10-P90 band, P50, each future)"),
               html.lines(_committed_vs_need(fp), "Chips committed and chips each future holds",
