@@ -22,10 +22,15 @@ def test_bundled_catalog_passes_check():
 @pytest.mark.parametrize("name,status", [("inference-2027h1", "optimal"),
                                          ("committed-resilient", "optimal"),
                                          ("short-capacity", "unmet_demand"),
-                                         ("team-eu-uk", "optimal")])
+                                         ("team-eu-uk", "optimal"),
+                                         ("uncertain-demand", "optimal")])
 def test_bundled_scenario_solves_in_whole_instances(name, status):
     plan = planner.solve(ROOT / "scenarios" / f"{name}.yaml")
     assert plan.scenario.integer
+    if name == "uncertain-demand":
+        assert plan.vss >= -1e-6 and plan.evpi >= -1e-6
+        assert len(plan.commitments())
+        return
     assert plan.status == status
     assert plan.total_cost > 0
     assert plan.solver["gap"] <= 1e-3
