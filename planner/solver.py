@@ -54,6 +54,7 @@ class Run:
     bound: float  # the best proven lower bound on the objective
     duals: np.ndarray | None  # row duals (LPs), for the model's own rows only
     seconds: float
+    reduced: np.ndarray | None = None  # column duals (reduced costs) of an LP
 
 
 @contextlib.contextmanager
@@ -217,12 +218,12 @@ class HighsBackend:
         x = np.asarray(sol.col_value) if self.n_cols else np.zeros(0)
         objective = float(info.objective_function_value)
         if self.integer:
-            bound = float(info.mip_dual_bound)
-            duals = None
-        else:
-            bound = objective if label == "optimal" else -INF
-            duals = np.asarray(sol.row_dual)[:self.n_rows] if sol.dual_valid else None
-        return Run(label, x, objective, bound, duals, seconds)
+            return Run(label, x, objective, float(info.mip_dual_bound), None, seconds)
+        bound = objective if label == "optimal" else -INF
+        if not sol.dual_valid:
+            return Run(label, x, objective, bound, None, seconds)
+        return Run(label, x, objective, bound, np.asarray(sol.row_dual)[:self.n_rows], seconds,
+                   np.asarray(sol.col_dual))
 
 
 class PulpBackend:

@@ -84,6 +84,7 @@ class Lexicographic:
                  progress: Callable[[Progress], None] | None = None):
         self.pm, self.solver, self.threads = pm, solver, threads
         self.tie_break = True  # tier 4: off where only a bound on cost is wanted
+        self.reduced: np.ndarray | None = None
         self.be = backend(pm.lp, solver, threads)
         self.c = {t: pm.objective(t) for t in (*TIERS, "rtt")}
         self.rows = {t: self.be.add_row(self.c[t], -INF, INF) for t in TIERS
@@ -139,6 +140,8 @@ class Lexicographic:
                 continue
             run = self._run(f"{label} {tier}", self.c[tier])
             values[tier], duals[tier] = run.objective, run.duals
+            if tier == "cost":  # d(least cost)/d(a column's value), tiers 1-2 held
+                self.reduced = run.reduced
             self.hold(tier, run.objective)
         run = self._run(f"{label} rtt", self.c["rtt"])
         return run.x, values, duals

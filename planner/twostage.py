@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from planner.decompose import NotDecomposable, benders, future_plan
 from planner.linear import LinearModel
 from planner.model import PlanModel, build_model
 from planner.report import Plan, make_plan
 from planner.scenario import Scenario
-from planner.tiers import Solution, solve_tiers
+from planner.tiers import PROVEN, Solution, solve_tiers
 from planner.uncertainty import future_scenario
 
 
@@ -248,38 +249,67 @@ class FuturesPlan:
                 "solver": self.solver}
 
 
+DECOMPOSE_ABOVE = 8  # futures: more are decomposed by future (decompose.py)
+
+
 def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None = None,
                   gap: float | None = None, threads: int | None = None, progress=None,
-                  run_map: Callable = map, values: bool = True) -> FuturesPlan:
-    """The two-stage plan, and with `values` the VSS and EVPI (2 x futures + 1 more solves,
-    handed to `run_map`, e.g. an executor's map)."""
-    ts = build_two_stage(scn)
-    sol = solve_tiers(ts, solver, time_limit, gap, threads, progress)
-    plans = [make_plan(pm, s) for pm, s in zip(ts.models, ts.split(sol))]
-    contracts = float(ts.models[0].contract_cost.sum())
-    status = sol.status if sol.status != "optimal" else \
+                  run_map: Callable = map, values: bool = True,
+                  decompose: bool | None = None) -> FuturesPlan:
+    """The two-stage plan, and with `values` the VSS and EVPI (2 x futures + 1 more solves).
+    Many futures (or `decompose`) are solved by L-shaped cuts with each future's solves
+    handed to `run_map` (an executor's map); few as one extensive form."""
+    contracts = float(build_model(future_scenario(scn, 0)).contract_cost.sum())
+    plans, info = None, {}
+    if decompose or (decompose is None and len(scn.futures) > DECOMPOSE_ABOVE):
+        try:
+            plans, info = _decomposed(scn, run_map, gap)
+        except NotDecomposable:
+            info = {"decomposition": "not used: a future leaves demand unmet or unprotected"}
+    if plans is None:
+        ts = build_two_stage(scn)
+        sol = solve_tiers(ts, solver, time_limit, gap, threads, progress)
+        plans = [make_plan(pm, s) for pm, s in zip(ts.models, ts.split(sol))]
+        info = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
+                "bound": sol.bound + contracts, "proven": sol.status == "optimal",
+                "variables": ts.lp.n_cols, "constraints": ts.lp.n_rows, **info}
+    else:
+        info["bound"] += contracts
+    expected = float(scn.futures.probability @ [p.total_cost for p in plans])
+    info["gap"] = (expected - info["bound"]) / expected if expected > 0 else 0.0
+    proven = info.pop("proven") and info["gap"] <= (gap if gap is not None else PROVEN)
+    status = "time_limit" if not proven else \
         "unmet_demand" if any(len(p.unmet) for p in plans) else \
         "unprotected" if any(len(p.unprotected) for p in plans) else "optimal"
-    info = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
-            "bound": sol.bound + contracts, "variables": ts.lp.n_cols,
-            "constraints": ts.lp.n_rows, "futures": len(ts.models)}
-    result = FuturesPlan(scn, status, plans, info)
+    result = FuturesPlan(scn, status, plans, {**info, "futures": len(plans)})
     if values:
-        result.vss, result.evpi = _values(scn, ts, result, solver, gap, run_map)
+        result.vss, result.evpi = _values(scn, result, solver, gap, run_map)
     return result
 
 
-def _values(scn: Scenario, ts: TwoStage, plan: FuturesPlan, solver, gap, run_map):
+def _decomposed(scn: Scenario, run_map, gap) -> tuple[list[Plan], dict]:
+    """L-shaped cuts for the LP, then each future with the (whole-instance) commitments."""
+    y, lower, _, figures = benders(scn, run_map)
+    if scn.integer:
+        y = np.round(y)
+    plans = list(run_map(future_plan, [(scn, f, y, gap) for f in range(len(scn.futures))]))
+    name = plans[0].solver["name"]
+    return plans, {"name": f"{name}, L-shaped by future", "seconds": figures["seconds"],
+                   "bound": lower, "proven": True, **figures}
+
+
+def _values(scn: Scenario, plan: FuturesPlan, solver, gap, run_map):
     """VSS = E[cost with the expected-demand plan's commitments] - E[cost of this plan];
     EVPI = E[cost of this plan] - E[cost with each future known in advance]."""
     ev = build_model(future_scenario(scn, None))
     commit = ev.commitment_ids
     ev_commit = solve_tiers(ev, solver, gap=gap).x[commit] if len(commit) else np.zeros(0)
-    jobs = [(scn, f, None, solver, gap) for f in range(len(ts.models))]
-    jobs += [(scn, f, ev_commit, solver, gap) for f in range(len(ts.models))]
+    futures = range(len(scn.futures))
+    jobs = [(scn, f, None, solver, gap) for f in futures]
+    jobs += [(scn, f, ev_commit, solver, gap) for f in futures]
     costs = np.array(list(run_map(future_cost, jobs)))
     hindsight, with_ev = np.split(costs, 2)
-    p = ts.probability
+    p = scn.futures.probability
     return float(p @ with_ev) - plan.expected_cost, plan.expected_cost - float(p @ hindsight)
 
 

@@ -123,3 +123,14 @@ def test_cli_json_and_files(make, tmp_path):
         assert key in answer
     assert [f["future"] for f in answer["futures"]] == ["low", "high"]
     assert (out / "futures.csv").is_file() and "<svg" in (out / "report.html").read_text()
+
+
+def test_decomposition_agrees_with_the_extensive_form(make):
+    body = YEAR.replace("terms: [12]", "terms: [12], integer: false") + \
+        workload("{us-east: {start: 16000, growth: 0.05}, eu: 5000}") + \
+        "uncertainty:\n  sample: {count: 12, seed: 1, level_sd: 0.3, growth_sd: 0.05}\n"
+    scn = planner.load_scenario(make(body))
+    extensive = planner.solve_futures(scn, decompose=False, values=False)
+    decomposed = planner.solve_futures(scn, decompose=True, values=False)
+    assert decomposed.solver["iterations"] > 1
+    assert decomposed.expected_cost == pytest.approx(extensive.expected_cost, rel=1e-6)

@@ -1,0 +1,109 @@
+"""Two-stage plans over many futures, decomposed by future (L-shaped method).
+
+The first stage y (commitments bought, one column per class and purchase month) is
+decided by a master LP; each future f is a subproblem solved alone with y fixed, on a free
+worker:
+    Q_f(y) = least cost of future f given y (its tiers 1-2 held at their optimum)
+    master:  min  sum_f p_f theta_f
+             s.t. theta_f >= Q_f(y_k) + g_f,k (y - y_k)   for every future f, iterate k
+                  y, theta >= 0
+with g_f,k the reduced costs of y in future f's LP at y_k (multi-cut Benders). Iterates
+stop when the best sum_f p_f Q_f(y_k) is within TOL of the master's bound: the LP optimum
+of the extensive form. Whole instances: y is then rounded to whole instances and every
+future solved with it (tiers.py), the LP bound standing as the bound.
+Cuts are exact for tier 3 while no future leaves demand unmet or unprotected; when one
+does, tiers 1-2 depend on y and the extensive form (twostage.py) is used instead.
+A worker keeps the futures it has built (by scenario key) so later iterates only move y.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import numpy as np
+
+from planner.linear import LinearModel
+from planner.model import build_model
+from planner.report import Plan, make_plan
+from planner.scenario import Scenario
+from planner.solver import INF, HighsBackend
+from planner.tiers import Lexicographic, solve_tiers
+from planner.uncertainty import future_scenario
+
+TOL = 1e-8
+MAX_ITERATIONS = 500
+_FUTURES: dict = {}  # in each worker: (key, f) -> (Lexicographic, commitment columns)
+
+
+class NotDecomposable(Exception):
+    """Some future leaves demand unmet or unprotected: its tiers 1-2 depend on y."""
+
+
+def evaluate(job) -> tuple[float, np.ndarray, float]:
+    """(Q_f(y), its gradient in y, unmet + unprotected) of future f at y."""
+    key, scn, f, y = job
+    if (key, f) not in _FUTURES:
+        pm = build_model(future_scenario(scn, f))
+        _FUTURES[(key, f)] = (Lexicographic(pm), pm.commitment_ids)
+    lex, commit = _FUTURES[(key, f)]
+    lex.fix(commit, y)
+    _, values, _ = lex.lp("future LP")
+    return values["cost"], lex.reduced[commit], values["unmet"] + values["unprotected"]
+
+
+def forget(key) -> None:
+    for k in [k for k in _FUTURES if k[0] == key]:
+        del _FUTURES[k]
+
+
+def benders(scn: Scenario, run_map=map) -> tuple[np.ndarray, float, float, dict]:
+    """(y, lower bound, upper bound, figures) of the two-stage LP by L-shaped cuts."""
+    started = time.perf_counter()
+    fut = scn.futures
+    ev = build_model(future_scenario(scn, None))
+    commit = ev.commitment_ids
+    lex = Lexicographic(ev)
+    x, _, _ = lex.lp("expected-demand LP")
+    y = x[commit]  # start from the plan for the expected demand
+    master = _master(len(commit), fut.probability)
+    key = uuid.uuid4().hex
+    best, upper, lower, k = y, INF, -INF, 0
+    for k in range(1, MAX_ITERATIONS + 1):
+        results = list(run_map(evaluate, [(key, scn, f, y) for f in range(len(fut))]))
+        if max(r[2] for r in results) > 1e-6:
+            raise NotDecomposable
+        value = float(fut.probability @ [r[0] for r in results])
+        if value < upper:
+            best, upper = y, value
+        for f, (q, g, _) in enumerate(results):
+            coefs = np.zeros(master.n_cols)
+            coefs[len(commit) + f] = 1.0
+            coefs[:len(commit)] = -g
+            master.add_row(coefs, q - float(g @ y), INF)
+        run = master.run()
+        lower, y = run.objective, np.maximum(run.x[:len(commit)], 0.0)
+        if upper - lower <= TOL * max(1.0, abs(upper)):
+            break
+    figures = {"iterations": k, "seconds": round(time.perf_counter() - started, 3),
+               "futures": len(fut), "first_stage_columns": len(commit)}
+    return best, lower, upper, figures
+
+
+def _master(n_y: int, probability: np.ndarray) -> HighsBackend:
+    lp = LinearModel()
+    lp.add_variables("y", _labels(n_y), cost=0.0)
+    lp.add_variables("theta", _labels(len(probability)), cost=probability)
+    return HighsBackend(lp)
+
+
+def _labels(n: int):
+    import pandas as pd
+    return pd.DataFrame({"k": np.arange(n)})
+
+
+def future_plan(job) -> Plan:
+    """Future f solved alone with its commitments held at y (whole instances if asked)."""
+    scn, f, y, gap = job
+    pm = build_model(future_scenario(scn, f))
+    return make_plan(pm, solve_tiers(pm, gap=gap, fix=(pm.commitment_ids, y)))
