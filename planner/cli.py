@@ -340,6 +340,31 @@ def catalog_import(path: Annotated[Path, typer.Argument(help="A SkyPilot vms.csv
         out.print(f"[yellow]left out, no coordinates in regions.csv[/]: {', '.join(left_out)}")
 
 
+@catalog_app.command("import-bench")
+def catalog_import_bench(
+        files: Annotated[list[Path], typer.Argument(
+            help="Result files: vLLM bench serve JSON, GuideLLM report, GenAI-Perf profile "
+                 "export JSON, LLMPerf summary, MLPerf mlperf_log_summary.txt")],
+        accelerator: Annotated[str, typer.Option(help="Accelerator id of the catalog")],
+        model: Annotated[str, typer.Option(help="Model id (a new one is allowed)")],
+        chips: Annotated[int, typer.Option(min=1, help="Chips that served the measured load")],
+        to: Annotated[Path, typer.Option("--to", help="Catalog folder to append to")],
+        precision: Annotated[str | None, typer.Option(help="e.g. bf16, fp8")] = None,
+        stack: Annotated[str | None, typer.Option(help="Serving software and version")] = None,
+) -> None:
+    """Append throughput rows, one per measured load point, from benchmark result files."""
+    from planner.benchimport import import_files
+
+    done = guarded(lambda: import_files(files, to, accelerator, model, chips, precision, stack))
+    out.print(f"{done.table}: {len(done.added)} row(s) added, {done.already_present} already "
+              "there")
+    if done.new_model:
+        out.print(f"[yellow]model {model!r} is new to this catalog[/]")
+    if len(done.added):
+        shown = done.added.drop(columns=["source", "accelerator", "model", "stack", "precision"])
+        out.print(render(shown, f"{accelerator} / {model}"))
+
+
 @app.command()
 def bench(sizes: Annotated[list[str] | None, typer.Argument(help="S, M, L, L-milp")] = None,
           out_dir: Annotated[Path, typer.Option("--out", help="Scenarios, plans and bench.json")]
