@@ -35,9 +35,8 @@ class Point:
     """One measured load point of a result file."""
 
     tool: str
-    label: str  # which load point of the file, '' when it has one
-    tokens_per_s: float  # output tokens/s of the whole measured system
-    throughput_key: str  # where tokens_per_s was read
+    label: str  # which load point of the file: its rate, concurrency or benchmark
+    throughput: tuple[str, float]  # (where read, output tokens/s of the measured system)
     latency_stat: str
     ttft: tuple[str, float]  # (where read, ms)
     tpot: tuple[str, float]
@@ -72,7 +71,7 @@ def _point(tool: str, label: str, throughput: tuple[str, float], ttft: Stats, tp
            shape: tuple[str, float | None, float | None], concurrency: float | None,
            as_of: str | None) -> Point:
     stat, first, per_token = strictest(ttft, tpot)
-    return Point(tool, label, float(throughput[1]), throughput[0], stat, first, per_token,
+    return Point(tool, label, (throughput[0], float(throughput[1])), stat, first, per_token,
                  shape, None if concurrency is None else float(concurrency), as_of)
 
 
@@ -171,9 +170,9 @@ def parse_mlperf(text: str) -> list[Point]:
         raise PlanError(f"the MLPerf result is {fields['Result is']}: the run missed its bounds")
     bound = {name: (f"{name} (ns)", float(fields[f"{name} (ns)"]) / 1e6)
              for name in ("ttft_latency", "tpot_latency")}
-    return [Point("MLPerf loadgen", "Server scenario",
-                  float(fields["Completed tokens per second"]), "Completed tokens per second",
-                  "limit", bound["ttft_latency"], bound["tpot_latency"], ("", None, None))]
+    throughput = ("Completed tokens per second", float(fields["Completed tokens per second"]))
+    return [Point("MLPerf loadgen", "Server scenario", throughput, "limit",
+                  bound["ttft_latency"], bound["tpot_latency"], ("", None, None))]
 
 
 # (tool, does a JSON object look like its output, parser)
@@ -244,13 +243,13 @@ def to_rows(points: Iterable[Point], path: Path, accelerator: str, model: str, c
     rows = []
     for p in points:
         what = ", ".join(f for f in (p.tool, p.label) if f)
-        read = "; ".join(f for f in (p.throughput_key, p.ttft[0], p.tpot[0], p.shape[0]) if f)
+        read = "; ".join(f for f in (p.throughput[0], p.ttft[0], p.tpot[0], p.shape[0]) if f)
         rows.append({
             "accelerator": accelerator, "model": model,
-            "tokens_per_s_per_chip": _fmt(p.tokens_per_s / chips),
+            "tokens_per_s_per_chip": _fmt(p.throughput[1] / chips),
             "ttft_ms": _fmt(p.ttft[1]), "tpot_ms": _fmt(p.tpot[1]),
             "source": f"{path.name} sha256:{digest} ({what}): {read}; "
-                      f"{_fmt(p.tokens_per_s)} output tok/s / {chips} chip{'s' * (chips > 1)}",
+                      f"{_fmt(p.throughput[1])} output tok/s / {chips} chip{'s' * (chips > 1)}",
             "as_of": p.as_of or today, "latency_stat": p.latency_stat,
             "precision": precision or "", "input_tokens": _fmt(p.shape[1]),
             "output_tokens": _fmt(p.shape[2]), "concurrency": _fmt(p.concurrency),

@@ -140,3 +140,16 @@ def test_same_latency_at_other_shapes_coexists(tmp_path):
         f"h100-sxm,llama,900,500,50,{SRC},p99,bf16,512,128,,"]) + "\n")
     result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
     assert result.exit_code == 0, result.output
+
+
+def test_bundled_rows_say_what_their_latencies_are():
+    from planner.catalog import BUNDLED, load_catalog
+
+    tp = load_catalog(BUNDLED / "default").throughput
+    assert (tp["latency_stat"] != "").all() and (tp["stack"] != "").all()
+    # trn2: P50 at one request in flight (NxD tutorials), never a p99 figure
+    trn2 = tp[tp["accelerator"] == "trn2"]
+    assert set(trn2["latency_stat"]) == {"p50"} and set(trn2["concurrency"]) == {1}
+    # MLPerf Server/Interactive bounds are limits; Poisson arrivals, so no concurrency
+    mlperf = tp[tp["source"].str.startswith("MLPerf")]
+    assert set(mlperf["latency_stat"]) == {"limit"} and mlperf["concurrency"].isna().all()
