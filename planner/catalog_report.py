@@ -43,8 +43,9 @@ def _pairs(rows: pd.DataFrame) -> pd.Series:
 def _conditions(rows: pd.DataFrame) -> list[str]:
     """`acc/model: limit / p99; fp8; 294.45>? @ 1`: the distinct values of each condition."""
     def cell(value) -> str:
-        return "?" if pd.isna(value) or value == "" else f"{value:g}" \
-            if isinstance(value, float) else str(value)
+        if pd.isna(value) or value == "":
+            return "?"
+        return f"{value:g}" if isinstance(value, float) else str(value)
 
     shapes = rows.assign(request=[f"{cell(i)}>{cell(o)}" + ("" if pd.isna(c) else f" @ {c:g}")
                                 for i, o, c in zip(rows["input_tokens"], rows["output_tokens"],
