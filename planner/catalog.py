@@ -29,6 +29,7 @@ class Column:
     high: float | None = None  # exclusive upper bound
     low_open: bool = False  # lower bound exclusive
     choices: tuple[str, ...] = ()
+    optional: bool = False  # may be absent from a table's header (then every cell is empty)
 
 
 def _cols(*columns: Column) -> tuple[Column, ...]:
@@ -36,6 +37,15 @@ def _cols(*columns: Column) -> tuple[Column, ...]:
 
 
 POSITIVE = {"low": 0, "low_open": True}
+LATENCY_STATS = ("limit", "p99", "p95", "p90", "p50", "mean")
+# Spec section 8: what ttft_ms and tpot_ms are, and the request shape they were measured at.
+MEASUREMENT = (Column("latency_stat", "choice", required=False, optional=True,
+                      choices=LATENCY_STATS),
+               Column("precision", "name", required=False, optional=True),
+               Column("input_tokens", "number", required=False, optional=True, **POSITIVE),
+               Column("output_tokens", "number", required=False, optional=True, **POSITIVE),
+               Column("concurrency", "number", required=False, optional=True, **POSITIVE),
+               Column("stack", "text", required=False, optional=True))
 SCHEMA: dict[str, tuple[Column, ...]] = {
     "accelerators": _cols(Column("id", "name"), Column("vendor", "name"),
                           Column("family", "choice", choices=FAMILIES),
@@ -53,17 +63,19 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
                          Column("accelerator", "name", required=False),
                          Column("term_months", "integer", **POSITIVE),
                          Column("discount", "number", low=0, high=1)),
-    "throughput": _cols(Column("accelerator", "name"), Column("model", "name"),
-                        Column("tokens_per_s_per_chip", "number", **POSITIVE),
-                        Column("ttft_ms", "number", **POSITIVE),
-                        Column("tpot_ms", "number", **POSITIVE)),
+    "throughput": (*_cols(Column("accelerator", "name"), Column("model", "name"),
+                          Column("tokens_per_s_per_chip", "number", **POSITIVE),
+                          Column("ttft_ms", "number", **POSITIVE),
+                          Column("tpot_ms", "number", **POSITIVE)), *MEASUREMENT),
 }
 KEYS = {
     "accelerators": ["id"],
     "regions": ["provider", "region"],
     "offerings": ["provider", "region", "instance"],
     "commitments": ["provider", "accelerator", "term_months"],
-    "throughput": ["accelerator", "model", "ttft_ms", "tpot_ms"],
+    # one row per measurement condition: two shapes, precisions or stacks may coexist
+    "throughput": ["accelerator", "model", "ttft_ms", "tpot_ms",
+                   *(c.name for c in MEASUREMENT)],
 }
 
 
@@ -104,13 +116,14 @@ def load_catalog(path: str | Path) -> Catalog:
     path = Path(path)
     if not path.is_dir():
         raise PlanError(f"catalog folder not found: {path}")
-    tables = {name: _read_table(path, name) for name in SCHEMA}
+    tables = {name: read_table(path, name) for name in SCHEMA}
     catalog = Catalog(path, **tables)
     _check_references(catalog)
     return catalog
 
 
-def _read_table(folder: Path, name: str) -> pd.DataFrame:
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """One table of the catalog folder, every file checked, duplicates refused."""
     files = sorted((folder / name).glob("*.csv")) if (folder / name).is_dir() else \
         [folder / f"{name}.csv"]
     if not files or not files[0].is_file():
@@ -128,11 +141,12 @@ def _read_csv(file: Path, columns: tuple[Column, ...]) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise PlanError(f"not a readable CSV table ({str(exc).strip().splitlines()[-1]})",
                         file=str(file)) from None
-    missing = [c.name for c in columns if c.name not in raw.columns]
+    missing = [c.name for c in columns if c.name not in raw.columns and not c.optional]
     if missing:
         raise PlanError(f"missing column(s) {', '.join(missing)}; the header has "
                         f"{', '.join(raw.columns)}", file=str(file), line=1)
-    table = pd.DataFrame({c.name: _parse_column(raw[c.name].str.strip(), c, file)
+    absent = pd.Series("", index=raw.index, dtype=str)
+    table = pd.DataFrame({c.name: _parse_column(raw.get(c.name, absent).str.strip(), c, file)
                           for c in columns})
     table["_file"], table["_line"] = str(file), raw.index.to_numpy() + 2
     return table
@@ -152,7 +166,7 @@ def _parse_column(cells: pd.Series, col: Column, file: Path) -> pd.Series:
     if col.kind in ("name", "text"):
         return cells
     if col.kind == "choice":
-        fail(~cells.isin(col.choices), "one of " + ", ".join(col.choices))
+        fail(~cells.isin(col.choices) & ~empty, "one of " + ", ".join(col.choices))
         return cells
     if col.kind == "date":
         dates = pd.to_datetime(cells, format="%Y-%m-%d", errors="coerce")
@@ -174,9 +188,10 @@ def _parse_column(cells: pd.Series, col: Column, file: Path) -> pd.Series:
 def _check_duplicates(table: pd.DataFrame, key: list[str]) -> None:
     dup = table.duplicated(key, keep="first")
     if dup.any():
+        cells = table[key].astype(object).fillna("").astype(str)  # empty cells compare equal
         row = table[dup].iloc[0]
-        first = table[(table[key] == row[key]).all(axis=1)].iloc[0]
-        raise PlanError(f"duplicate key {tuple(row[key].astype(str))}, first given at "
+        first = table[(cells == cells.loc[row.name]).all(axis=1)].iloc[0]
+        raise PlanError(f"duplicate key {tuple(cells.loc[row.name])}, first given at "
                         f"{first['_file']}:{first['_line']}", file=row["_file"],
                         line=int(row["_line"]), path=", ".join(key))
 

@@ -30,7 +30,36 @@ def coverage(cat: Catalog) -> dict[str, list[str]]:
         "measured but never offered": sorted(measured - offered),
         "listed in accelerators.csv, neither offered nor measured":
             sorted(set(cat.accelerators["id"]) - offered - measured),
+        "measured per accelerator/model (latency stat; precision; input>output tokens "
+        "@ concurrency; ? = not recorded)": _conditions(cat.throughput),
+        "throughput rows without latency_stat (what their latencies are is unknown)": sorted(
+            _pairs(cat.throughput[cat.throughput["latency_stat"] == ""]).unique()),
     }
+
+
+def _pairs(rows: pd.DataFrame) -> pd.Series:
+    return rows["accelerator"] + "/" + rows["model"]
+
+
+def _conditions(rows: pd.DataFrame) -> list[str]:
+    """`acc/model: limit / p99; fp8; 294.45>? @ 1`: the distinct values of each condition."""
+    def cell(value) -> str:
+        if pd.isna(value) or value == "":
+            return "?"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    shapes = rows.assign(request=[f"{cell(i)}>{cell(o)}" + ("" if pd.isna(c) else f" @ {c:g}")
+                                for i, o, c in zip(rows["input_tokens"], rows["output_tokens"],
+                                                   rows["concurrency"])])
+
+    def joined(values: pd.Series) -> str:
+        return " / ".join(sorted({cell(v) for v in values}))
+
+    per_pair = shapes.groupby(_pairs(shapes)).agg(
+        stat=("latency_stat", joined), precision=("precision", joined),
+        request=("request", joined))
+    return [f"{pair}: {r['stat']}; {r['precision']}; {r['request']}"
+            for pair, r in per_pair.iterrows()]
 
 
 def price_table(cat: Catalog, provider: str | None = None, accelerator: str | None = None,

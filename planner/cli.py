@@ -348,6 +348,38 @@ def catalog_import(path: Annotated[Path, typer.Argument(metavar="VMS_CSV",
         out.print(f"[yellow]left out, no coordinates in regions.csv[/]: {', '.join(left_out)}")
 
 
+@catalog_app.command("import-bench")
+def catalog_import_bench(
+        files: Annotated[list[Path], typer.Argument(
+            metavar="FILE...",
+            help="Result files: vLLM bench serve JSON, GuideLLM report, GenAI-Perf profile "
+                 "export JSON, LLMPerf summary, MLPerf mlperf_log_summary.txt")],
+        accelerator: Annotated[str, typer.Option(metavar="ID",
+                                                 help="Accelerator id of the catalog")],
+        model: Annotated[str, typer.Option(metavar="MODEL",
+                                           help="Model id (a new one is allowed)")],
+        chips: Annotated[int, typer.Option(min=1, metavar="N",
+                                           help="Chips that served the measured load")],
+        to: Annotated[Path, typer.Option("--to", metavar="DIR",
+                                         help="Catalog folder to append to")],
+        precision: Annotated[str | None, typer.Option(metavar="NAME",
+                                                      help="e.g. bf16, fp8")] = None,
+        stack: Annotated[str | None, typer.Option(metavar="TEXT",
+                                                  help="Serving software and version")] = None,
+) -> None:
+    """Append throughput rows, one per measured load point, from benchmark result files."""
+    from planner.benchimport import import_files
+
+    done = guarded(lambda: import_files(files, to, accelerator, model, chips, precision, stack))
+    out.print(f"{done.table}: {len(done.added)} row(s) added, {done.already_present} already "
+              "there", highlight=False)
+    if done.new_model:
+        out.print(f"[yellow]model {model!r} is new to this catalog[/]")
+    if len(done.added):
+        shown = done.added.drop(columns=["source", "accelerator", "model", "stack", "precision"])
+        terminal.show(out, shown, f"{accelerator} / {model}")
+
+
 @app.command()
 def bench(sizes: Annotated[list[str] | None, typer.Argument(
               metavar="[SIZE]...", help="S, M, L, S-milp, M-milp, L-milp (default S M L)")]

@@ -98,3 +98,63 @@ def test_show_filters_by_known_names_only(tmp_path):
     assert result.exit_code == 0 and "No offering" in result.stdout
     result = CliRunner().invoke(app, show + ["--provider", "gcp"], env={"COLUMNS": "200"})
     assert "aws" not in result.stdout and "$ per 1M tokens" in result.stdout
+
+
+MEASURED = ("accelerator,model,tokens_per_s_per_chip,ttft_ms,tpot_ms,source,as_of,latency_stat,"
+            "precision,input_tokens,output_tokens,concurrency,stack")
+
+
+def test_measurement_columns_are_optional_and_typed(tmp_path):
+    cat = write_catalog(tmp_path / "cat")  # conftest's throughput.csv has none of them
+    result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "h100-sxm/llama: ?; ?; ?>?" in said
+    assert "without latency_stat (what their latencies are is unknown) (1): h100-sxm/llama" in said
+    (cat / "throughput.csv").write_text("\n".join([
+        MEASURED, f"h100-sxm,llama,1000,500,50,{SRC},p99,fp8,512,128,8,vLLM 0.9",
+        f"h100-sxm,llama,2000,1950,150,{SRC},,,,,,"]) + "\n")
+    result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
+    assert result.exit_code == 0, result.output
+    assert "h100-sxm/llama: ? / p99; ? / fp8; 512>128 @ 8 / ?>?" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize("row,message", [
+    (f"h100-sxm,llama,900,500,50,{SRC},p98,fp8,512,128,,",
+     "throughput.csv:3: latency_stat: expected one of limit, p99, p95, p90, p50, mean, got 'p98'"),
+    (f"h100-sxm,llama,900,500,50,{SRC},p99,fp8,0,128,,",
+     "throughput.csv:3: input_tokens: expected a number > 0, got '0'"),
+    (f"h100-sxm,llama,900,500,50,{SRC},p99,fp8,512,128,,",  # same conditions as line 2
+     ("throughput.csv:3: accelerator, model, ttft_ms, tpot_ms, latency_stat, precision, "
+      "input_tokens, output_tokens, concurrency, stack: duplicate key")),
+])
+def test_measurement_columns_checked(tmp_path, row, message):
+    cat = write_catalog(tmp_path / "cat")
+    (cat / "throughput.csv").write_text("\n".join([
+        MEASURED, f"h100-sxm,llama,1000,500,50,{SRC},p99,fp8,512,128,,", row]) + "\n")
+    result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_same_latency_at_other_shapes_coexists(tmp_path):
+    cat = write_catalog(tmp_path / "cat")
+    (cat / "throughput.csv").write_text("\n".join([
+        MEASURED, f"h100-sxm,llama,1000,500,50,{SRC},p99,fp8,512,128,,",
+        f"h100-sxm,llama,800,500,50,{SRC},p99,fp8,4096,512,,",
+        f"h100-sxm,llama,900,500,50,{SRC},p99,bf16,512,128,,"]) + "\n")
+    result = CliRunner().invoke(app, ["catalog", "check", str(cat)])
+    assert result.exit_code == 0, result.output
+
+
+def test_bundled_rows_say_what_their_latencies_are():
+    from planner.catalog import BUNDLED, load_catalog
+
+    tp = load_catalog(BUNDLED / "default").throughput
+    assert (tp["latency_stat"] != "").all() and (tp["stack"] != "").all()
+    # trn2: P50 at one request in flight (NxD tutorials), never a p99 figure
+    trn2 = tp[tp["accelerator"] == "trn2"]
+    assert set(trn2["latency_stat"]) == {"p50"} and set(trn2["concurrency"]) == {1}
+    # MLPerf Server/Interactive bounds are limits; Poisson arrivals, so no concurrency
+    mlperf = tp[tp["source"].str.startswith("MLPerf")]
+    assert set(mlperf["latency_stat"]) == {"limit"} and mlperf["concurrency"].isna().all()
