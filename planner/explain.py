@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planner.model import SITE, PlanModel
-from planner.report import UNMET_TOL
+from planner.report import short
 from planner.serving import PAIR, candidates, priced_offerings
 from planner.tiers import Solution
 
@@ -34,14 +34,14 @@ class Explanation:
 
 
 def explain(pm: PlanModel, sol: Solution) -> Explanation:
-    short = float(pm.objective("unmet") @ sol.x) > UNMET_TOL
-    unit = "tokens/s" if short else "USD"
-    duals = sol.duals.get("unmet" if short else "cost")
+    unmet = pm.lp.values("unmet", sol.x)["value"].to_numpy()
+    is_short = short(unmet, pm.demand["tokens_per_s"].to_numpy())
+    unit = "tokens/s" if is_short.any() else "USD"
+    duals = sol.duals.get("unmet" if is_short.any() else "cost")
     if duals is None:
         duals = np.zeros(pm.lp.n_rows)
     binding = binding_constraints(pm, sol.x, duals, unit)
-    short_pairs = set(map(tuple, pm.demand.loc[
-        pm.lp.values("unmet", sol.x)["value"].to_numpy() > UNMET_TOL, PAIR].to_numpy()))
+    short_pairs = set(map(tuple, pm.demand.loc[is_short, PAIR].to_numpy()))
     return Explanation(binding, residency_cost(pm, sol.duals.get("cost"), short_pairs),
                        unmet_reasons(pm, sol.x, binding), unit,
                        "relaxation" if sol.relaxed else "plan")
@@ -168,7 +168,7 @@ def unmet_reasons(pm: PlanModel, x: np.ndarray, binding: pd.DataFrame) -> pd.Dat
     scn = pm.scenario
     unmet = pm.lp.values("unmet", x)
     d = pm.demand.assign(unmet=unmet["value"].to_numpy())
-    d = d[d["unmet"] > UNMET_TOL]
+    d = d[short(d["unmet"].to_numpy(), d["tokens_per_s"].to_numpy())]
     if d.empty:
         return pd.DataFrame(columns=["workload", "market", "months", "tokens_per_s", "reason"])
     cand = candidates(scn, pd.concat([pm.pools[SITE], priced_offerings(scn)[SITE]]))

@@ -347,17 +347,19 @@ def define_max_share(pm: PlanModel) -> None:
 
 
 def define_spot(pm: PlanModel) -> None:
-    """sum_{s of w} tp_s ([kind_s = spot] - spot_w) serve[s,t] <= 0 for workloads using spot."""
+    """sum_{s of w} tp_s ([kind_s = spot] - spot_w) serve[s,t] <= 0 for workloads using spot
+    (a workload's request buckets together)."""
     opts = pm.options
-    limited = [w.name for w in pm.scenario.workloads.values()
-               if w.spot < 1 and (opts["spot"] & opts["workload"].eq(w.name)).any()]
+    workloads = pm.scenario.workloads.values()
+    family = opts["workload"].map({w.name: w.family for w in workloads})  # buckets together
+    limited = sorted({w.family for w in workloads if w.spot < 1}
+                     & set(family[opts["spot"]]))
     if not limited:
         return
-    mask = opts["workload"].isin(limited).to_numpy()
+    mask = family.isin(limited).to_numpy()
     s, t, ids = _serve_terms(pm, mask)
-    index = {w: i for i, w in enumerate(limited)}
-    wi = opts["workload"].map(index).to_numpy()
-    share = opts["workload"].map({w.name: w.spot for w in pm.scenario.workloads.values()})
+    wi = family.map({w: i for i, w in enumerate(limited)}).to_numpy()
+    share = opts["workload"].map({w.name: w.spot for w in workloads})
     coef = (opts["tp"] * (opts["spot"] - share)).to_numpy()[s]
     labels = _grid(len(limited), pm.months, "w").assign(
         workload=lambda f: np.array(limited)[f["w"]])

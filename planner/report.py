@@ -16,7 +16,13 @@ from planner.scenario import Scenario, month_hours
 from planner.tiers import Solution
 
 EPS = 1e-7
-UNMET_TOL = 1e-4  # tokens/s below this are solver noise, not unmet demand
+UNMET_TOL = 1e-4  # tokens/s below this, or below NOISE of the demand, are solver noise:
+NOISE = 1e-6  # the tiers hold each other within 1e-7 of their value (tiers.hold_tol)
+
+
+def short(values: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """Which unmet or unprotected amounts (tokens/s) are more than solver noise."""
+    return values > np.maximum(UNMET_TOL, NOISE * demand)
 ASSIGNMENT_COLUMNS = ["workload", "market", "provider", "region", "instance", "accelerator",
                       "kind", "month", "chips", "instances", "tokens_per_s", "cost"]
 PURCHASE_COLUMNS = ["provider", "region", "instance", "accelerator", "kind", "term_months",
@@ -187,7 +193,7 @@ def make_plan(pm: PlanModel, sol: Solution) -> Plan:
     d = pm.demand.assign(month=labels[pm.demand["t"]], demand=pm.demand["tokens_per_s"])
     served = d.assign(served=d["demand"] - unmet_v)[["workload", "market", "month", "demand",
                                                       "served"]]
-    unmet = d.assign(tokens_per_s=unmet_v)[unmet_v > UNMET_TOL][
+    unmet = d.assign(tokens_per_s=unmet_v)[short(unmet_v, d["demand"].to_numpy())][
         ["workload", "market", "month", "demand", "tokens_per_s"]].reset_index(drop=True)
     unprotected = _unprotected(pm, sol.x)
     status = sol.status if sol.status != "optimal" else \
@@ -205,8 +211,10 @@ def _unprotected(pm: PlanModel, x: np.ndarray) -> pd.DataFrame:
     columns = ["workload", "market", "month", "failed", "tokens_per_s"]
     if "unprotected" not in pm.lp.variables:
         return pd.DataFrame(columns=columns)
-    v = pm.lp.values("unprotected", x)
-    v = v[v["value"] > UNMET_TOL]
+    v = pm.lp.values("unprotected", x).merge(pm.demand[["workload", "market", "t",
+                                                        "tokens_per_s"]],
+                                             on=["workload", "market", "t"])
+    v = v[short(v["value"].to_numpy(), v["tokens_per_s"].to_numpy())]
     return v.assign(month=np.array(pm.scenario.month_labels)[v["t"]], failed=v["site"],
                     tokens_per_s=v["value"])[columns].reset_index(drop=True)
 

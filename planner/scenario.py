@@ -8,6 +8,7 @@ against the catalog and unknown ones come with the closest known names.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -36,6 +37,15 @@ class Workload:
     residency: dict[str, frozenset[str]]  # market -> allowed jurisdictions
     providers: frozenset[str] | None
     accelerators: frozenset[str] | None
+    percentile: str = "p99"  # the SLO's statistic: p50, p90, p95, p99 or mean
+    precision: frozenset[str] | None = None  # allowed numeric formats (None: any)
+    shape: tuple[float, float] | None = None  # (input, output tokens) of a request bucket
+    parent: str | None = None  # the workload a request bucket belongs to
+
+    @property
+    def family(self) -> str:
+        """The workload as written (a request bucket's parent, else itself)."""
+        return self.parent or self.name
 
 
 @dataclass(frozen=True)
@@ -231,7 +241,8 @@ class _Reader:
 TOP_KEYS = ("name", "horizon", "catalog", "markets", "workloads", "providers", "limits",
             "contracts", "purchase", "resilience", "budget", "network", "uncertainty")
 WORKLOAD_KEYS = ("model", "slo", "utilization", "demand", "residency", "providers",
-                 "accelerators", "spot")
+                 "accelerators", "spot", "precision", "requests")
+PERCENTILES = ("p50", "p90", "p95", "p99", "mean")
 
 
 def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
@@ -265,8 +276,9 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
     known = _Known(catalog)
 
     workloads = {
-        w: _workload(r, ("workloads", w), spec, markets, start, months, known, jurisdictions)
-        for w, spec in r.table(("workloads",), top["workloads"]).items()}
+        b.name: b for w, spec in r.table(("workloads",), top["workloads"]).items()
+        for b in _workload(r, ("workloads", w), spec, markets, start, months, known,
+                           jurisdictions)}
 
     discount, max_share = {}, {}
     for p, spec in r.table(("providers",), top.get("providers"), optional=True).items():
@@ -322,6 +334,7 @@ class _Known:
             cat.regions.groupby("provider")["region"].agg(set).to_dict())
         self.accelerators = set(cat.accelerators["id"])
         self.models = set(cat.throughput["model"])
+        self.precisions = set(cat.throughput["precision"]) - {""}
 
     def region(self, r: _Reader, path: Path_, provider: str | None, region: object) -> str:
         known = self.regions_of.get(provider, set()) if provider else self.regions
@@ -353,12 +366,23 @@ def _markets(r: _Reader, value: object) -> pd.DataFrame:
 
 
 def _workload(r: _Reader, path: Path_, spec: object, markets: pd.DataFrame, start: int,
-              months: int, known: _Known, jurisdictions: set[str]) -> Workload:
+              months: int, known: _Known, jurisdictions: set[str]) -> list[Workload]:
+    """The workload, or with `requests` one workload per request bucket (its share of the
+    demand, named `<workload> <input>><output>`, its parent the workload)."""
     spec = r.mapping(path, spec, WORKLOAD_KEYS, ("model", "slo", "demand"))
     model = r.name((*path, "model"), spec["model"], known.models, "model")
-    slo = r.mapping((*path, "slo"), spec["slo"], ("ttft_ms", "tpot_ms"), ("ttft_ms", "tpot_ms"))
+    slo = r.mapping((*path, "slo"), spec["slo"], ("ttft_ms", "tpot_ms", "percentile"),
+                    ("ttft_ms", "tpot_ms"))
     ttft = r.number((*path, "slo", "ttft_ms"), slo["ttft_ms"], 0, low_open=True)
     tpot = r.number((*path, "slo", "tpot_ms"), slo["tpot_ms"], 0, low_open=True)
+    percentile = slo.get("percentile", "p99")
+    if percentile not in PERCENTILES:
+        raise r.error((*path, "slo", "percentile"), closest(percentile, PERCENTILES,
+                                                             "percentile"))
+    precision = None
+    if "precision" in spec:
+        precision = r.names((*path, "precision"), spec["precision"], known.precisions,
+                            "precision")
     utilization = r.number((*path, "utilization"), spec.get("utilization", 1.0), 0, 1,
                            low_open=True)
     spot = r.number((*path, "spot"), spec.get("spot", 0), 0, 1)
@@ -378,8 +402,36 @@ def _workload(r: _Reader, path: Path_, spec: object, markets: pd.DataFrame, star
     if "accelerators" in spec:
         accelerators = r.names((*path, "accelerators"), spec["accelerators"],
                                known.accelerators, "accelerator")
-    return Workload(path[-1], model, ttft, tpot, utilization, spot, demand, residency,
-                    providers, accelerators)
+    whole = Workload(path[-1], model, ttft, tpot, utilization, spot, demand, residency,
+                     providers, accelerators, percentile, precision)
+    if "requests" not in spec:
+        return [whole]
+    return _buckets(r, (*path, "requests"), spec["requests"], whole)
+
+
+def _buckets(r: _Reader, path: Path_, value: object, whole: Workload) -> list[Workload]:
+    """Request buckets: shares of the workload's output tokens/s, each its own shape."""
+    buckets, total = [], 0.0
+    for i, spec in enumerate(_list(r, path, value)):
+        spec = r.mapping((*path, i), spec, ("input_tokens", "output_tokens", "share"),
+                         ("input_tokens", "output_tokens", "share"))
+        shape = (r.number((*path, i, "input_tokens"), spec["input_tokens"], 0, low_open=True),
+                 r.number((*path, i, "output_tokens"), spec["output_tokens"], 0,
+                          low_open=True))
+        share = r.number((*path, i, "share"), spec["share"], 0, 1, low_open=True)
+        total += share
+        name = f"{whole.name} {shape[0]:g}>{shape[1]:g}"
+        if any(b.name == name for b in buckets):
+            raise r.error((*path, i), f"the request shape {shape[0]:g}>{shape[1]:g} is "
+                                      "given twice")
+        buckets.append(dataclasses.replace(
+            whole, name=name, shape=shape, parent=whole.name,
+            demand={m: d * share for m, d in whole.demand.items()}))
+    if not buckets:
+        raise r.expect(path, "a non-empty list of {input_tokens, output_tokens, share}", value)
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise r.error(path, f"expected shares that sum to 1, got {total:g}")
+    return buckets
 
 
 def _demand(r: _Reader, path: Path_, value: object, months: int) -> np.ndarray:

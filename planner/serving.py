@@ -2,8 +2,8 @@
 
 Spec section 4: rtt_ms = 0.015 x great-circle km (haversine, R = 6371 km) unless the
 scenario overrides it; tp(w, m, o) is the best throughput row of (accelerator, model) with
-ttft_ms + rtt_ms <= slo.ttft_ms and tpot_ms <= slo.tpot_ms. Residency and allow-lists
-remove pairs. Prices per chip-hour are instance prices / chips, less the provider discount.
+ttft_ms + rtt_ms <= slo.ttft_ms and tpot_ms <= slo.tpot_ms, measured alike (section 8:
+statistic, precision, request shape). Residency and allow-lists remove pairs. Prices per chip-hour are instance prices / chips, less the provider discount.
 """
 
 from __future__ import annotations
@@ -35,6 +35,30 @@ def demand_pairs(scn: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*PAIR, "model", "slo_ttft", "slo_tpot"])
 
 
+STRICTNESS = {"p50": 1, "p90": 2, "p95": 3, "p99": 4, "limit": 4, "": 4}
+
+
+def measured_alike(scn: Scenario, rows: pd.DataFrame) -> np.ndarray:
+    """Which (workload, throughput row) pairs compare like with like (spec section 8):
+    the row's latency statistic is the SLO's percentile or stricter (`limit`, and a row that
+    does not say, count as p99; `mean` serves only a mean SLO); its precision is allowed;
+    for a request bucket, its request shape is at least as long in input and output."""
+    ok = np.ones(len(rows), dtype=bool)
+    stat = rows["latency_stat"].fillna("")
+    for w in scn.workloads.values():
+        mine = (rows["workload"] == w.name).to_numpy()
+        if w.percentile == "mean":
+            good = stat == "mean"
+        else:
+            good = stat.map(STRICTNESS).fillna(0) >= STRICTNESS[w.percentile]
+        if w.precision is not None:
+            good &= rows["precision"].isin(w.precision)
+        if w.shape is not None:
+            good &= (rows["input_tokens"] >= w.shape[0]) & (rows["output_tokens"] >= w.shape[1])
+        ok &= ~mine | good.to_numpy()
+    return ok
+
+
 def candidates(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
     """Every (workload, market) with demand x site, with why it may or may not serve.
 
@@ -58,10 +82,11 @@ def candidates(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
     cand = cand.assign(listed=listed, resident=resident, rtt_ms=rtt)
 
     curve = scn.catalog.throughput[["accelerator", "model", "tokens_per_s_per_chip",
-                                    "ttft_ms", "tpot_ms"]]
+                                    "ttft_ms", "tpot_ms", "latency_stat", "precision",
+                                    "input_tokens", "output_tokens"]]
     rows = cand.reset_index(names="c").merge(curve, on=["accelerator", "model"])
     rows = rows[(rows["ttft_ms"] + rows["rtt_ms"] <= rows["slo_ttft"])
-                & (rows["tpot_ms"] <= rows["slo_tpot"])]
+                & (rows["tpot_ms"] <= rows["slo_tpot"]) & measured_alike(scn, rows)]
     cand["tp"] = rows.groupby("c")["tokens_per_s_per_chip"].max().reindex(cand.index)
     return cand[[*PAIR, *SITE, "jurisdiction", "listed", "resident", "rtt_ms", "tp"]]
 

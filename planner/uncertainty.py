@@ -46,7 +46,8 @@ def read_uncertainty(r, value: object, workloads: dict, months: int) -> Futures:
     spec = r.mapping(path, value, ("futures", "sample", "risk"))
     if ("futures" in spec) == ("sample" in spec):
         raise r.error(path, "expected either 'futures' or 'sample' (one of the two)")
-    pairs = [(w, m) for w, wl in workloads.items() for m in wl.demand]
+    pairs = sorted({(wl.family, m) for wl in workloads.values() for m in wl.demand})
+    workloads = {wl.family: wl for wl in workloads.values()}  # multipliers name workloads
     if "futures" in spec:
         names, probability, mult = _named(r, (*path, "futures"), spec["futures"], workloads,
                                           pairs, months)
@@ -147,12 +148,13 @@ def future_scenario(scn, f: int | None = None, multiplier=None):
     for name, w in scn.workloads.items():
         demand = {}
         for m, d in w.demand.items():
+            key = (w.family, m)  # a request bucket moves with its workload
             if multiplier is not None:
-                k = multiplier[(name, m)]
+                k = multiplier[key]
             elif f is None:
-                k = fut.probability @ fut.multiplier[(name, m)]
+                k = fut.probability @ fut.multiplier[key]
             else:
-                k = fut.multiplier[(name, m)][f]
+                k = fut.multiplier[key][f]
             demand[m] = d * k
         workloads[name] = dataclasses.replace(w, demand=demand)
     label = "expected demand" if f is None else fut.names[f]
