@@ -174,11 +174,11 @@ def unmet_reasons(pm: PlanModel, x: np.ndarray, binding: pd.DataFrame) -> pd.Dat
     cand = candidates(scn, pd.concat([pm.pools[SITE], priced_offerings(scn)[SITE]]))
     months = np.array(scn.month_labels)
     rows = []
-    for (w, m), short in d.groupby(PAIR, sort=False):
+    for (w, m), gone in d.groupby(PAIR, sort=False):
         mine = cand[(cand["workload"] == w) & (cand["market"] == m)]
         rows.append({"workload": w, "market": m,
-                     "months": f"{months[short['t'].min()]}..{months[short['t'].max()]}",
-                     "tokens_per_s": float(short["unmet"].max()),
+                     "months": f"{months[gone['t'].min()]}..{months[gone['t'].max()]}",
+                     "tokens_per_s": float(gone["unmet"].max()),
                      "reason": _why(scn.workloads[w], m, mine, binding)})
     return pd.DataFrame(rows)
 
