@@ -97,3 +97,22 @@ def price_table(cat: Catalog, provider: str | None = None, accelerator: str | No
     rows["usd_per_1m_tokens"] = rows["usd_per_chip_hour"] / (
         rows["tokens_per_s_per_chip"] * 3600) * 1e6
     return rows.sort_values(["model", "usd_per_1m_tokens"], ignore_index=True)
+
+
+def curves(cat: Catalog, model: str) -> pd.DataFrame:
+    """Per accelerator, every throughput row of `model` (the throughput/latency curve) with
+    the cheapest on-demand price per chip-hour and the $ per 1M output tokens at that point.
+    Accelerators without an offering keep their rows, without a price."""
+    if model not in set(cat.throughput["model"]):
+        raise PlanError(closest(model, cat.throughput["model"], "model"), path="--model")
+    off = cat.offerings.assign(usd_per_chip_hour=cat.offerings["on_demand_hourly"]
+                               / cat.offerings["chips"].astype(float))
+    cheapest = off.sort_values("usd_per_chip_hour").drop_duplicates("accelerator")[
+        ["accelerator", "provider", "instance", "usd_per_chip_hour"]]
+    rows = cat.throughput[cat.throughput["model"] == model].merge(
+        cheapest, on="accelerator", how="left")
+    rows["usd_per_1m_tokens"] = rows["usd_per_chip_hour"] / (
+        rows["tokens_per_s_per_chip"] * 3600) * 1e6
+    columns = ["accelerator", "tpot_ms", "ttft_ms", "tokens_per_s_per_chip", "latency_stat",
+               "precision", "usd_per_1m_tokens", "usd_per_chip_hour", "provider", "instance"]
+    return rows.sort_values(["accelerator", "tpot_ms"])[columns].reset_index(drop=True)

@@ -325,6 +325,43 @@ def catalog_show(folder: CatalogOption = None,
                   f"{shown}: {title}" if shown else title, limit=200)
 
 
+@catalog_app.command("curves")
+def catalog_curves(model: Annotated[str, typer.Option(metavar="MODEL")],
+                   folder: CatalogOption = None,
+                   out_dir: Annotated[Path | None, typer.Option(
+                       "--out", metavar="DIR", help="Write curves.csv and curves.html")]
+                   = None) -> None:
+    """Throughput against TPOT and TTFT per accelerator, with $ per 1M output tokens."""
+    from planner.reports import html
+    from planner.reports.files import staged
+    from planner.reports.format import rounded
+
+    cat = guarded(lambda: load_catalog(_catalog(folder)))
+    table = guarded(lambda: catalog_report.curves(cat, model))
+    if out_dir is not None:
+        guarded(lambda: check_destination(out_dir, ["curves.csv", "curves.html"]))
+    terminal.show(out, table, f"{model}: throughput per chip at each measured latency "
+                  "(cheapest on-demand price)", limit=200, ids=["accelerator"])
+    if out_dir is not None:
+        charts = [html.curve(table, "tpot_ms", "tokens_per_s_per_chip",
+                             "Output tokens/s per chip against TPOT", "tokens/s per chip"),
+                  html.curve(table, "ttft_ms", "tokens_per_s_per_chip",
+                             "Output tokens/s per chip against TTFT", "tokens/s per chip"),
+                  html.curve(table, "tpot_ms", "usd_per_1m_tokens",
+                             "Cost per 1M output tokens against TPOT (cheapest on-demand)",
+                             "USD per 1M tokens")]
+
+        def write() -> None:
+            with staged(out_dir) as tmp:
+                rounded(table).to_csv(tmp / "curves.csv", index=False)
+                html.write(tmp / "curves.html", html.page(
+                    f"{model}: throughput and latency", [
+                        f"<p class='meta'>catalog {cat.path}</p>"], charts,
+                    {"Measured points": table}))
+        guarded(write, "Writing the curves")
+        out.print(f"Written: {out_dir}/ (curves.csv, curves.html)", highlight=False)
+
+
 @catalog_app.command("import-skypilot")
 def catalog_import(path: Annotated[Path, typer.Argument(metavar="VMS_CSV",
                                                         help="A SkyPilot vms.csv")],

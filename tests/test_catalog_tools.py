@@ -158,3 +158,20 @@ def test_bundled_rows_say_what_their_latencies_are():
     # MLPerf Server/Interactive bounds are limits; Poisson arrivals, so no concurrency
     mlperf = tp[tp["source"].str.startswith("MLPerf")]
     assert set(mlperf["latency_stat"]) == {"limit"} and mlperf["concurrency"].isna().all()
+
+
+def test_curves_per_accelerator_with_cost_at_each_point(tmp_path):
+    cat = write_catalog(tmp_path / "cat")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["catalog", "curves", "--model", "llama", "--catalog",
+                                      str(cat), "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "curves.csv")
+    h100 = table[table["accelerator"] == "h100-sxm"].sort_values("tpot_ms")
+    assert h100["tokens_per_s_per_chip"].tolist() == [1000, 2000]
+    # cheapest h100 chip-hour: aws p5 80 / 8 = 10 $; 10 / (1000 x 3600) x 1e6 = $2.778
+    assert h100["usd_per_1m_tokens"].tolist() == pytest.approx([2.777778, 1.388889])
+    assert (out / "curves.html").read_text().count("<svg") == 3
+    bad = CliRunner().invoke(app, ["catalog", "curves", "--model", "lama", "--catalog",
+                                   str(cat)])
+    assert bad.exit_code == 2 and "closest known: llama" in bad.stderr

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from planner.reports.format import WRAPPING, cells, header, short_money
+from planner.reports.format import WRAPPING, cells, header, rate, short_money
 
 PROVIDERS = {"aws": "#EE7733", "gcp": "#0077BB", "azure": "#33BBEE", "lambda": "#AA3377",
              "oci": "#CC3311"}
@@ -97,10 +97,29 @@ def fan(cost: pd.DataFrame, probability, title: str) -> str:
     return _svg(fig)
 
 
-def _axes(ax, title: str, unit: str) -> None:
+def curve(table: pd.DataFrame, x: str, y: str, title: str, unit: str) -> str:
+    """One line per accelerator through its measured points (x ascending)."""
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    for name, rows in table.dropna(subset=[y]).groupby("accelerator"):
+        rows = rows.sort_values(x)
+        ax.plot(rows[x], rows[y], marker="o", label=name, color=colour("accelerator", name))
+    ax.set_xlabel(header(x))
+    ax.legend(title="accelerator", fontsize=8, title_fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _axes(ax, title + " (log scale)", unit, rotate=False)
+    ax.set_yscale("log")  # chips differ by 1,000x: on a linear axis most lines sit on zero
+    ax.set_ylim(table[y].min() * 0.7, table[y].max() * 1.5)
+    ax.yaxis.set_major_formatter(FuncFormatter(
+        lambda v, _: (rate(v) if v < 10 else f"${v:,.0f}") if unit.startswith("USD")
+        else f"{v:,.0f}" if v >= 1 else f"{v:.2f}"))
+    return _svg(fig)
+
+
+def _axes(ax, title: str, unit: str, rotate: bool = True) -> None:
     ax.set_title(title, fontsize=11, loc="left")
-    ax.set_xlabel("")
-    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    if rotate:
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
     if unit == "USD":
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: short_money(v)))
     elif unit == "USD per 1M tokens":

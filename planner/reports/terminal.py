@@ -7,6 +7,8 @@ counted in a caption that says where the whole table is.
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -29,9 +31,12 @@ def _need(widths: list[int]) -> int:
     return sum(w + 3 for w in widths) + 1
 
 
-def _layout(frame: pd.DataFrame, shown: pd.DataFrame, width: int):
-    """(identifying columns, groups of the other columns that fit beside them, widths)."""
-    ids = [c for c in frame.columns if kind(c, frame[c]) == "text" and c not in WRAPPING]
+def _layout(frame: pd.DataFrame, shown: pd.DataFrame, width: int,
+            ids: list[str] | None = None):
+    """(identifying columns, groups of the other columns that fit beside them, widths).
+    The identifying columns are `ids`, or every text column but free text."""
+    if ids is None:
+        ids = [c for c in frame.columns if kind(c, frame[c]) == "text" and c not in WRAPPING]
     rest = [c for c in frame.columns if c not in ids]
     widths = {c: _width(shown[c], c, c in WRAPPING) for c in frame.columns}
     groups: list[list[str]] = [[]]
@@ -50,10 +55,11 @@ def fits(frame: pd.DataFrame, width: int, limit: int = 40) -> bool:
 
 
 def tables(frame: pd.DataFrame, title: str, width: int, limit: int = 40,
-           more: str = "see --out DIR or --format json") -> list[tuple[str, Table]]:
+           more: str = "see --out DIR or --format json",
+           ids: list[str] | None = None) -> list[tuple[str, Table]]:
     """`frame` as (title, Rich table) pairs that fit `width` columns."""
     shown = cells(frame.head(limit))
-    ids, groups, widths = _layout(frame, shown, width)
+    ids, groups, widths = _layout(frame, shown, width, ids)
     if len(ids) > 1 and _need([widths[c] for c in ids + groups[0][:1]]) > width:
         # the names side by side are too wide: one column of them, wrapped between names
         merged = " / ".join(header(c) for c in ids)
@@ -75,9 +81,11 @@ def tables(frame: pd.DataFrame, title: str, width: int, limit: int = 40,
         table = Table()
         for column in ids + group:
             numeric = kind(column, frame[column]) != "text"
+            # never narrower than the longest cell (names stay whole); headers wrap at spaces
             wraps = column in WRAPPING or " / " in column
-            table.add_column(header(column), justify="right" if numeric else "left",
-                             no_wrap=not wraps, min_width=None if wraps else widths[column],
+            title_ = textwrap.fill(header(column), widths[column], break_long_words=False)
+            table.add_column(title_, justify="right" if numeric else "left",
+                             min_width=None if wraps else widths[column],
                              max_width=widths[column] if " / " in column else None,
                              overflow="fold")
         for _, row in shown[ids + group].iterrows():
