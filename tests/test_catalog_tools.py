@@ -97,7 +97,7 @@ def test_show_filters_by_known_names_only(tmp_path):
     result = CliRunner().invoke(app, show + ["--accelerator", "trn2"])
     assert result.exit_code == 0 and "No offering" in result.stdout
     result = CliRunner().invoke(app, show + ["--provider", "gcp"], env={"COLUMNS": "200"})
-    assert "aws" not in result.stdout and "$ per 1M tokens" in result.stdout
+    assert "aws" not in result.stdout and "$1.528" in result.stdout  # 11 / (2000 x 3600) x 1e6
 
 
 MEASURED = ("accelerator,model,tokens_per_s_per_chip,ttft_ms,tpot_ms,source,as_of,latency_stat,"
