@@ -202,8 +202,11 @@ def make_plan(pm: PlanModel, sol: Solution) -> Plan:
     solver = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
               "bound": sol.bound + signed, "variables": pm.lp.n_cols,
               "constraints": pm.lp.n_rows, "stages": sol.stages}
-    return Plan(scn, status, spend[SPEND_COLUMNS], assignments,
+    plan = Plan(scn, status, spend[SPEND_COLUMNS], assignments,
                 _purchases(pm, bought, labels), unmet, served, unprotected, solver)
+    total = plan.total_cost  # the gap is relative to the cost reported, contracts included
+    solver["gap"] = max(total - solver["bound"], 0.0) / total if total > 0 else 0.0
+    return plan
 
 
 def _unprotected(pm: PlanModel, x: np.ndarray) -> pd.DataFrame:
