@@ -114,7 +114,6 @@ class HighsBackend:
         model.a_matrix_.value_ = matrix.data
         h.passModel(model)
         self.integer = False
-        self.lp_runs = 0
         self.handoff_seconds = time.perf_counter() - started
         self.name = f"HiGHS {h.version()}"
 
@@ -148,16 +147,17 @@ class HighsBackend:
             start: np.ndarray | None = None, stage: str = "",
             progress: Callable[[Progress], None] | None = None,
             stop: Callable[[float, float, float], bool] | None = None) -> Run:
-        """Solve the current model. For a MIP: `start` is a feasible plan to improve on,
-        `gap` the relative gap to stop at, `stop(seconds, best, bound)` may end it early."""
+        """Solve the current model. An LP by interior point with crossover (2-4x faster
+        than simplex on fleet LPs, and than a warm simplex start after a new objective: 15
+        s against 56 s on 20 futures of the M fleet). For a MIP: `start` is a feasible plan
+        to improve on, `gap` the relative gap to stop at, `stop(seconds, best, bound)` may
+        end it early."""
         h = self.h
         h.setOptionValue("time_limit",
                          INF if time_limit is None else max(float(time_limit), 0.01))
         h.setOptionValue("mip_rel_gap", float(gap))
         h.setOptionValue("mip_abs_gap", float(abs_gap))
-        # interior point with crossover for the first LP: 2-4x faster than simplex on fleet
-        # LPs; later LPs start from its basis with the simplex method
-        h.setOptionValue("solver", "ipm" if not self.integer and self.lp_runs == 0 else "choose")
+        h.setOptionValue("solver", "choose" if self.integer else "ipm")
         if self.integer and start is not None:
             h.setSolution(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
                           np.asarray(start, dtype=float))
@@ -172,8 +172,6 @@ class HighsBackend:
                 h.stopCallback(self._hs.cb.HighsCallbackType.kCallbackMipInterrupt)
                 h.stopCallback(self._hs.cb.HighsCallbackType.kCallbackMipImprovingSolution)
         seconds = time.perf_counter() - started
-        if not self.integer:
-            self.lp_runs += 1
         if h.getModelStatus() == self._hs.HighsModelStatus.kSolveError and \
                 h.getOptionValue("presolve") != "off":
             # seen when presolve empties a MIP and its postsolved plan breaks a row by 1e-6

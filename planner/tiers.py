@@ -42,6 +42,7 @@ PATIENCE = ((5.0, 1e-5), (20.0, 1e-4), (40.0, 1e-3), (90.0, 1e-2),  # gaps (spre
 ENOUGH = 1e-4  # as one MILP, nor is one whose months took longer than FOLLOW_UP seconds
 FOLLOW_UP = 20.0
 PROVEN = 1e-3  # a plan within this of its bound (or of the gap asked for) is "optimal"
+SHORTCUT = 1e6  # USD per token/s-month unmet or unprotected in the one-LP first try
 
 
 def hold_tol(value: float) -> float:
@@ -101,11 +102,12 @@ class Lexicographic:
     def value(self, tier: str, x: np.ndarray) -> float:
         return float(self.c[tier] @ x)
 
-    def hold(self, tier: str, value: float | None) -> None:
-        """Keep `tier` at most `value` in later solves (None: release it)."""
+    def hold(self, tier: str, value: float | None, tight: bool = False) -> None:
+        """Keep `tier` at most `value` in later solves (None: release it); `tight` for the
+        cost under the round-trip LP, which must not buy anything with the slack."""
         if tier in self.rows:
-            upper = INF if value is None else value + hold_tol(value)
-            self.be.set_row_bounds(self.rows[tier], -INF, upper)
+            slack = 0.0 if value is None else hold_tol(value) / (100 if tight else 1)
+            self.be.set_row_bounds(self.rows[tier], -INF, INF if value is None else value + slack)
 
     def _run(self, stage: str, objective: np.ndarray, **kw) -> Run:
         """Solve with `objective`; LPs always run to the end, MILPs until the deadline."""
@@ -128,12 +130,25 @@ class Lexicographic:
 
     # --- LP relaxation ---------------------------------------------------------------
 
-    def lp(self, label: str = "LP") -> tuple[np.ndarray, dict[str, float], dict]:
-        """Tiers 1-3 then round trips as LPs, each held for the next."""
+    def lp(self, label: str = "LP", nearest: bool = True
+           ) -> tuple[np.ndarray, dict[str, float], dict]:
+        """Tiers 1-3 then (if `nearest`) round trips as LPs, each held for the next. First
+        one LP of cost plus SHORTCUT x (unmet + unprotected): when it leaves nothing unmet
+        or unprotected, tiers 1-2 are at their least (zero) and its cost is tier 3's
+        optimum, so the tiers take one LP instead of three."""
         self.be.set_integer(False)
         values, duals = {}, {}
         for tier in TIERS:
             self.hold(tier, None)
+        short = [t for t in ("unmet", "unprotected") if t in self.rows]
+        run = self._run(f"{label} cost (shortcut)",
+                        self.c["cost"] + SHORTCUT * sum(self.c[t] for t in short))
+        if all(self.value(t, run.x) <= hold_tol(0.0) for t in short):
+            values = {"unmet": 0.0, "unprotected": 0.0, "cost": self.value("cost", run.x)}
+            duals, self.reduced = {"cost": run.duals}, run.reduced
+            for tier in TIERS:
+                self.hold(tier, values[tier], tight=tier == "cost")
+            return self._nearest_lp(label) if nearest else run.x, values, duals
         for tier in TIERS:
             if tier not in self.rows:
                 values[tier] = 0.0
@@ -142,9 +157,12 @@ class Lexicographic:
             values[tier], duals[tier] = run.objective, run.duals
             if tier == "cost":  # d(least cost)/d(a column's value), tiers 1-2 held
                 self.reduced = run.reduced
-            self.hold(tier, run.objective)
-        run = self._run(f"{label} rtt", self.c["rtt"])
-        return run.x, values, duals
+            self.hold(tier, run.objective, tight=tier == "cost")
+        return self._nearest_lp(label) if nearest else run.x, values, duals
+
+    def _nearest_lp(self, label: str) -> np.ndarray:
+        """Tier 4 as an LP: the least round trips x tokens/s at the held tiers."""
+        return self._run(f"{label} rtt", self.c["rtt"]).x
 
     # --- whole instances -------------------------------------------------------------
 
@@ -163,7 +181,7 @@ class Lexicographic:
             if not free.any():
                 break
             self.be.set_bounds(buy[~free], value[~free], value[~free])
-            x, _, _ = self.lp("repair LP")
+            x, _, _ = self.lp("repair LP", nearest=False)
         value = np.where(free, np.floor(x[buy] + 1e-6), value)  # still breaking: round down
         return self.serve(value)
 
@@ -270,7 +288,8 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
     lex.tie_break = tie_break
     if fix is not None:
         lex.fix(*fix)
-    x, lp_values, duals = lex.lp()
+    # whole instances take tier 4 month by month (nearest): the LP is their start and bound
+    x, lp_values, duals = lex.lp(nearest=not pm.scenario.integer and tie_break)
     if not pm.scenario.integer:
         return _solution(lex, "optimal", x, lex.value("cost", x), duals, relaxed=False)
 
