@@ -56,9 +56,10 @@ class _Processes(Executor):
 
 
 class _Ray(Executor):
-    """Ray tasks of one CPU each, on the Ray this process is connected to when they start:
-    else one it starts (`address` None: `ray.init()`, with `workers` CPUs) or the cluster
-    at `address`. Ray is an optional dependency."""
+    """Ray tasks of one CPU each, on the Ray this process is connected to when they start
+    (its workers then need this planner), else on one it starts (`address` None:
+    `ray.init()`, with `workers` CPUs) or the cluster at `address`. Ray is an optional
+    dependency."""
 
     def __init__(self, address: str | None, workers: int | None):
         try:
@@ -71,11 +72,12 @@ class _Ray(Executor):
         if not self.ray.is_initialized():
             where = {"address": self.address} if self.address else {
                 "num_cpus": self.workers, "include_dashboard": False}
-            self.ray.init(**where, logging_level=logging.ERROR)
+            # Its workers run this process's planner, shipped to them: not whichever
+            # version, if any, is installed where they run.
+            self.ray.init(**where, runtime_env={"py_modules": [planner]},
+                          logging_level=logging.ERROR)
             self.started = True
-        # The workers run this process's planner, shipped with the tasks: not whichever
-        # version, if any, is installed where they run.
-        task = self.ray.remote(num_cpus=1, runtime_env={"py_modules": [planner]})(fn)
+        task = self.ray.remote(num_cpus=1)(fn)
         return self.ray.get([task.remote(item) for item in items])
 
     def close(self) -> None:
