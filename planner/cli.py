@@ -276,7 +276,9 @@ def sweep(scenario: ScenarioArg,
           out_dir: Annotated[Path | None, typer.Option(
               "--out", metavar="DIR", help="Write sweep.csv, sweep.xlsx and sweep.html into "
                                            "DIR")] = None,
-          format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.table,
+          format: Annotated[DiffFormat, typer.Option(
+              "--format", metavar="table|json|csv", help="The table, one JSON object or "
+                                                         "CSV")] = DiffFormat.table,
           time_limit: Annotated[float | None, typer.Option(
               metavar="SECONDS", help="Seconds per variant (answers then depend on the "
                                       "machine)")] = None,
@@ -293,13 +295,14 @@ def sweep(scenario: ScenarioArg,
         guarded(lambda: check_destination(out_dir, sweep_report.FILES))
     values = guarded(lambda: parse_settings(settings))
     count = math.prod(len(v) for v in values.values())
+    variants = f"{count} variant{'s' if count > 1 else ''}"
 
     def run():
         with executor(workers, True if ray == RAY_LOCAL else ray) as pool:
             return run_sweep(scenario, values, pool, time_limit)
 
-    frame = guarded(run, f"Solving {count} variants of {scenario}")
-    title = f"Sweep of {scenario}: {count} variants (unmet, unprotected: tokens/s-months)"
+    frame = guarded(run, f"Solving {variants} of {scenario}")
+    title = f"Sweep of {scenario}: {variants} (unmet, unprotected: tokens/s-months)"
     if out_dir is not None:
         guarded(lambda: sweep_report.write(frame, list(values), out_dir, title),
                 "Writing the sweep")
