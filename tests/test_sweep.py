@@ -34,6 +34,7 @@ def scenario(make):
 
 
 def test_hand_computed_sweep(scenario):
+    planner.solve(scenario)  # HiGHS's threads started by a solve of default settings first
     with executor(workers=1) as here:
         table = sweep(scenario, SETTINGS, here)
     assert list(table.columns) == ["providers.aws.discount", "demand", "status", "total_cost",
