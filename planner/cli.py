@@ -253,11 +253,12 @@ class _BareRay(typer.core.TyperCommand):
     reads `--ray local`."""
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
-        bare = [i for i, arg in enumerate(args) if arg == "--ray" and
-                (i + 1 == len(args) or args[i + 1].startswith("-"))]
-        for i in reversed(bare):
-            args.insert(i + 1, RAY_LOCAL)
-        return super().parse_args(ctx, args)
+        read = []
+        for i, arg in enumerate(args):
+            read.append(arg)
+            if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                read.append(RAY_LOCAL)
+        return super().parse_args(ctx, read)
 
 
 @app.command(cls=_BareRay)

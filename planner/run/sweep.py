@@ -29,11 +29,6 @@ DEMAND = "demand"  # not a scenario key: a multiplier on every workload's demand
 DIMENSIONS = ("provider", "accelerator")
 
 
-def text(value: object) -> str:
-    """A value set by a sweep as it is written in YAML."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
 def parse_settings(texts: list[str]) -> dict[str, list]:
     """`KEY=V1,V2,...` texts -> {KEY: [values]}, each value read as a YAML scalar (as in a
     scenario file: 0.1, 5.0e7, true, region)."""

@@ -13,9 +13,13 @@ from planner.reports import html
 from planner.reports.files import staged
 from planner.reports.format import rounded
 from planner.reports.xlsx import write_xlsx
-from planner.run.sweep import text
 
 FILES = ["sweep.csv", "sweep.xlsx", "sweep.html"]
+
+
+def text(value: object) -> str:
+    """A value set by a sweep as it is written in YAML."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def shown(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
