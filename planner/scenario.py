@@ -334,10 +334,11 @@ def _override(file: Path, data: object, lines: dict[Path_, int | str],
             if isinstance(part, str) and not isinstance(node, dict):
                 raise _Reader(file, lines).expect(path[:depth], f"a mapping to set {part!r} "
                                                   f"in ({where})", node)
-            if isinstance(part, str) and part not in node:
-                if path[:depth] in (("workloads",), ("markets",)):
-                    raise PlanError(closest(part, node, path[0][:-1]), file=str(file),
-                                    line=where, path=_dotted(here))
+            if isinstance(part, str) and part not in node and \
+                    path[:depth] in (("workloads",), ("markets",)):
+                raise PlanError(closest(part, node, path[0][:-1]), file=str(file),
+                                line=where, path=_dotted(here))
+            if isinstance(part, str) and node.get(part) is None:  # missing or left empty
                 node[part] = {}
                 lines[here] = where
             if depth == len(path) - 1:
