@@ -269,6 +269,86 @@ def diff(a: Annotated[Path, typer.Argument(metavar="A", help="Scenario YAML or `
         terminal.print_diff(out, tables, a.name, b.name)
 
 
+RAY_LOCAL = "local"  # `--ray` without an address
+
+
+class _BareRay(typer.core.TyperCommand):
+    """`--ray` may come without an address (Typer options have no optional values): then it
+    reads `--ray local`."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        read = []
+        for i, arg in enumerate(args):
+            read.append(arg)
+            if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                read.append(RAY_LOCAL)
+        return super().parse_args(ctx, read)
+
+
+@app.command(cls=_BareRay)
+def sweep(scenario: ScenarioArg,
+          settings: Annotated[list[str], typer.Option(
+              "--set", metavar="KEY=V1,V2,...",
+              help="A scenario key as in error messages (providers.aws.discount, "
+                   "workloads.chat.slo.ttft_ms) or demand (a multiplier on all demand), and "
+                   "its values; repeat for more keys")],
+          workers: Annotated[int | None, typer.Option(
+              metavar="N", help="Local worker processes (default: one per CPU; 1 solves in "
+                                "this process)")] = None,
+          ray: Annotated[str | None, typer.Option(
+              "--ray", metavar="[ADDRESS]", help="Solve on Ray: a local one, or the cluster at "
+                                                 "ADDRESS (pip install '.[ray]')")] = None,
+          out_dir: Annotated[Path | None, typer.Option(
+              "--out", metavar="DIR", help="Write sweep.csv, sweep.xlsx and sweep.html into "
+                                           "DIR")] = None,
+          format: Annotated[DiffFormat, typer.Option(
+              "--format", metavar="table|json|csv", help="The table, one JSON object or "
+                                                         "CSV")] = DiffFormat.table,
+          time_limit: Annotated[float | None, typer.Option(
+              metavar="SECONDS", help="Seconds per variant (answers then depend on the "
+                                      "machine)")] = None,
+          ) -> None:
+    """Solve every combination of the values set: one row per variant with its status, total
+    cost, unmet and unprotected demand, cost per provider and per accelerator."""
+    from planner.reports.format import rounded
+    from planner.run import sweep_report
+    from planner.run.executor import executor
+    from planner.run.sweep import parse_settings
+    from planner.run.sweep import sweep as run_sweep
+
+    if out_dir is not None:
+        guarded(lambda: check_destination(out_dir, sweep_report.FILES))
+    values = guarded(lambda: parse_settings(settings))
+    count = math.prod(len(v) for v in values.values())
+    variants = f"{count} variant{'s' if count > 1 else ''}"
+
+    def run():
+        with executor(workers, True if ray == RAY_LOCAL else ray) as pool:
+            return run_sweep(scenario, values, pool, time_limit)
+
+    frame = guarded(run, f"Solving {variants} of {scenario}")
+    title = f"Sweep of {scenario}: {variants} (unmet, unprotected: tokens/s-months)"
+    if out_dir is not None:
+        guarded(lambda: sweep_report.write(frame, list(values), out_dir, title),
+                "Writing the sweep")
+    if format is DiffFormat.json:
+        sys.stdout.write(json.dumps({"scenario": str(scenario), "settings": values,
+                                     "variants": json.loads(frame.to_json(orient="records"))},
+                                    indent=2) + "\n")
+    elif format is DiffFormat.csv:
+        rounded(frame).to_csv(sys.stdout, index=False)
+    else:
+        terminal.show(out, sweep_report.shown(frame, list(values)), title, limit=200,
+                      more="see sweep --out DIR or --format csv")
+        if out_dir is not None:
+            out.print(f"Written: {out_dir}/ (sweep.csv, sweep.xlsx, sweep.html)",
+                      highlight=False)
+    stopped = int((frame["status"] == "time_limit").sum())
+    if stopped:
+        err.print(f"[bold red]NOT PROVEN OPTIMAL[/]: {stopped} variant(s) stopped at the time "
+                  f"limit; their costs may be above the optimum.", highlight=False)
+
+
 catalog_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                           help="Check, show and import catalogs.")
 app.add_typer(catalog_app, name="catalog")

@@ -245,10 +245,15 @@ WORKLOAD_KEYS = ("model", "slo", "utilization", "demand", "residency", "provider
 PERCENTILES = ("p50", "p90", "p95", "p99", "mean")
 
 
-def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
-    """Read, check and resolve a scenario file (and its catalog unless one is given)."""
+def load_scenario(path: str | Path, catalog: Catalog | None = None,
+                  overrides: dict[str, object] | None = None) -> Scenario:
+    """Read, check and resolve a scenario file (and its catalog unless one is given).
+
+    `overrides` (key path as in error messages, `providers.aws.discount`, -> value) are set
+    in the file's data before it is checked, as by `plan sweep --set KEY=VALUE`."""
     file = Path(path)
     data, lines = _read_yaml(file)
+    _override(file, data, lines, overrides or {})
     r = _Reader(file, lines)
     top = r.mapping((), data, TOP_KEYS, required=("horizon", "markets", "workloads"))
 
@@ -322,6 +327,41 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
     return Scenario(name, file, catalog, start, months, markets, workloads, discount,
                     max_share, limits, contracts, terms, integer, survive, keep, monthly_max, rtt,
                     futures)
+
+
+def _override(file: Path, data: object, lines: dict[Path_, int | str],
+              overrides: dict[str, object]) -> None:
+    """Set each key path of `overrides` in `data`, creating mappings that are missing. Its
+    place reads `--set KEY=VALUE` instead of a line, so a bad value is reported as set there.
+    A workload or market cannot be made by one value: a new name there is a mistyped one."""
+    for key, value in overrides.items():
+        shown = str(value).lower() if isinstance(value, bool) else value
+        where = f"--set {key}={shown}"
+        if not re.fullmatch(r"[^.\[\]]+(\.[^.\[\]]+|\[\d+\])*", key):
+            raise PlanError("expected a key path like providers.aws.discount or "
+                            "limits[0].chips", file=str(file), line=where)
+        path: Path_ = tuple(int(p[1:-1]) if p[0] == "[" else p
+                            for p in re.findall(r"\[\d+\]|[^.\[\]]+", key))
+        node = data
+        for depth, part in enumerate(path):
+            here = path[:depth + 1]
+            if isinstance(part, int) and not (isinstance(node, list) and part < len(node)):
+                raise _Reader(file, lines).expect(path[:depth], f"a list with an item {part} "
+                                                  f"to set ({where})", node)
+            if isinstance(part, str) and not isinstance(node, dict):
+                raise _Reader(file, lines).expect(path[:depth], f"a mapping to set {part!r} "
+                                                  f"in ({where})", node)
+            if isinstance(part, str) and part not in node and \
+                    path[:depth] in (("workloads",), ("markets",)):
+                raise PlanError(closest(part, node, path[0][:-1]), file=str(file),
+                                line=where, path=_dotted(here))
+            if isinstance(part, str) and node.get(part) is None:  # missing or left empty
+                node[part] = {}
+                lines[here] = where
+            if depth == len(path) - 1:
+                node[part] = value
+                lines[here] = where
+            node = node[part]
 
 
 class _Known:

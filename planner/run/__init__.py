@@ -1,0 +1,1 @@
+"""Many independent solves: where they run (executor) and what they answer (sweep)."""

@@ -1,0 +1,101 @@
+"""Where independent tasks run: in this process, in local worker processes, or on Ray.
+
+`executor(workers, ray)` picks one; `Executor.map(fn, items)` runs `fn` (a top-level,
+picklable function of one item) on every item and returns the results in the order of the
+items. As a context manager an executor shuts down the pool, or the Ray it started.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import planner
+from planner.errors import PlanError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+RAY_MISSING = ("Ray is not installed; it is an optional dependency: "
+               "pip install 'inference-capacity-planner[ray]'")
+
+
+class Executor:
+    """In this process, one item after the other."""
+
+    def map(self, fn: Callable, items: list) -> list:
+        return [fn(item) for item in items]
+
+    def close(self) -> None:
+        """Shut down what this executor started."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+class _Processes(Executor):
+    """Local worker processes, spawned fresh: each imports the planner itself and inherits
+    no solver state or threads from this one."""
+
+    def __init__(self, workers: int):
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def map(self, fn: Callable, items: list) -> list:
+        return list(self.pool.map(fn, items))
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+class _Ray(Executor):
+    """Ray tasks of one CPU each, on the Ray this process is connected to when they start
+    (its workers then need this planner), else on one it starts (`address` None:
+    `ray.init()`, with `workers` CPUs) or the cluster at `address`. Ray is an optional
+    dependency."""
+
+    def __init__(self, address: str | None, workers: int | None):
+        try:
+            import ray
+        except ImportError:
+            raise PlanError(RAY_MISSING, path="--ray") from None
+        self.ray, self.address, self.workers, self.started = ray, address, workers, False
+
+    def map(self, fn: Callable, items: list) -> list:
+        if not self.ray.is_initialized():
+            where = {"address": self.address} if self.address else {
+                "num_cpus": self.workers, "include_dashboard": False}
+            # Its workers run this process's planner, shipped to them: not whichever
+            # version, if any, is installed where they run.
+            self.ray.init(**where, runtime_env={"py_modules": [planner]},
+                          logging_level=logging.ERROR)
+            self.started = True
+        task = self.ray.remote(num_cpus=1)(fn)
+        return self.ray.get([task.remote(item) for item in items])
+
+    def close(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+            self.started = False
+
+
+def executor(workers: int | None = None, ray: str | bool | None = None) -> Executor:
+    """Local worker processes (`workers`, default one per CPU; 1: in this process), or Ray
+    tasks with `ray` (True: a local Ray, started unless connected; a string: the address of
+    a cluster to connect to, whose CPUs decide how many tasks run at once)."""
+    if workers is not None and workers < 1:
+        raise PlanError(f"expected a number of workers >= 1, got {workers}", path="--workers")
+    if ray:
+        if isinstance(ray, str) and workers is not None:
+            raise PlanError("a Ray cluster runs as many tasks at once as it has CPUs; "
+                            "--workers is for local processes or a local Ray", path="--workers")
+        return _Ray(ray if isinstance(ray, str) else None, workers)
+    workers = workers or os.cpu_count() or 1
+    return Executor() if workers == 1 else _Processes(workers)
