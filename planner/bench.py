@@ -2,13 +2,16 @@
 
 Sizes (workloads x markets x months): S 3 x 2 x 6, M 8 x 4 x 12, L 20 x 8 x 12; every
 offering of the catalog, terms [12, 36], resilience on (losing a provider, or a region
-when the catalog has one provider). `L-milp` is L with whole instances.
+when the catalog has one provider). `-milp` sizes are the same with whole instances.
+Futures (spec section 7): `M-f20` is M across 20 drawn futures as one extensive form,
+`M-d200` across 200 futures decomposed by future on the executor's workers.
 Each size runs in its own process so that peak memory (ru_maxrss) is its own.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import re
 import resource
 import time
 from pathlib import Path
@@ -17,10 +20,13 @@ import numpy as np
 import yaml
 
 from planner.catalog import BUNDLED, load_catalog
+from planner.errors import PlanError, closest
 from planner.model import build_model
 from planner.report import make_plan
+from planner.run.executor import executor
 from planner.scenario import load_scenario
 from planner.tiers import solve_tiers
+from planner.twostage import solve_futures
 
 SIZES = {"S": (3, 2, 6, False), "M": (8, 4, 12, False), "L": (20, 8, 12, False),
          "S-milp": (3, 2, 6, True), "M-milp": (8, 4, 12, True), "L-milp": (20, 8, 12, True)}
@@ -67,9 +73,38 @@ def fleet_scenario(size: str, catalog: Path = BUNDLED / "default", seed: int = 7
     }
 
 
+FUTURES = re.compile(r"^(S|M|L)(-milp)?-([fd])(\d+)$")
+
+
+def measure_futures(size: str, folder: Path, seed: int, time_limit: float | None,
+                    where: tuple, catalog: Path = BUNDLED / "default") -> dict:
+    """A size across drawn futures: extensive form (-fN) or decomposed by future (-dN)."""
+    base, milp, form, count = FUTURES.match(size).groups()
+    spec = fleet_scenario(base + (milp or ""), catalog, seed)
+    spec["uncertainty"] = {"sample": {"count": int(count), "seed": seed, "level_sd": 0.15,
+                                      "growth_sd": 0.02}}
+    path = folder / f"fleet-{size}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    started = time.perf_counter()
+    scn = load_scenario(path)
+    with executor(*where) as pool:
+        fp = solve_futures(scn, time_limit=time_limit, run_map=pool.map, values=False,
+                           decompose=form == "d")
+    total = time.perf_counter() - started
+    mib = {who: round(resource.getrusage(who).ru_maxrss / 1024, 1)
+           for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)}
+    return {"size": size, "status": fp.status, "total_cost": round(fp.expected_cost, 2),
+            "gap": float(f"{fp.solver['gap']:.2g}"), "futures": len(fp.plans),
+            "iterations": fp.solver.get("iterations"), "variables": fp.solver.get("variables"),
+            "total_s": round(total, 3), "peak_mib": mib[resource.RUSAGE_SELF],
+            "worker_peak_mib": mib[resource.RUSAGE_CHILDREN]}
+
+
 def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = None,
-            catalog: Path = BUNDLED / "default") -> dict:
+            where: tuple = (1, None), catalog: Path = BUNDLED / "default") -> dict:
     """Run one size through every stage and time each."""
+    if FUTURES.match(size):
+        return measure_futures(size, folder, seed, time_limit, where, catalog)
     path = folder / f"fleet-{size}.yaml"
     path.write_text(yaml.safe_dump(fleet_scenario(size, catalog, seed), sort_keys=False))
     marks = [time.perf_counter()]
@@ -107,15 +142,23 @@ def _child(queue, *args) -> None:
     queue.put(measure(*args))
 
 
-def run(sizes: list[str], folder: Path, seed: int = 7,
-        time_limit: float | None = None) -> list[dict]:
-    """Measure each size in a fresh process."""
+def check_sizes(sizes: list[str]) -> None:
+    for size in sizes:
+        if size not in SIZES and not FUTURES.match(size):
+            raise PlanError(closest(size, [*SIZES, "M-f20", "M-d200"], "size") +
+                            " (or <size>-f<futures>, <size>-d<futures>)", path="SIZE")
+
+
+def run(sizes: list[str], folder: Path, seed: int = 7, time_limit: float | None = None,
+        where: tuple = (1, None)) -> list[dict]:
+    """Measure each size in a fresh process (`where`: the executor for futures' solves)."""
+    check_sizes(sizes)
     folder.mkdir(parents=True, exist_ok=True)
     ctx = mp.get_context("spawn")
     results = []
     for size in sizes:
         queue = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(queue, size, folder, seed, time_limit))
+        proc = ctx.Process(target=_child, args=(queue, size, folder, seed, time_limit, where))
         proc.start()
         results.append(queue.get())
         proc.join()

@@ -140,7 +140,30 @@ def validate(scenario: ScenarioArg) -> None:
               f"{scn.catalog.path}", highlight=False)
 
 
-@app.command()
+RAY_LOCAL = "local"  # `--ray` without an address
+
+
+class _BareRay(typer.core.TyperCommand):
+    """`--ray` may come without an address (Typer options have no optional values): then it
+    reads `--ray local`."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        read = []
+        for i, arg in enumerate(args):
+            read.append(arg)
+            if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                read.append(RAY_LOCAL)
+        return super().parse_args(ctx, read)
+
+
+Workers = Annotated[int | None, typer.Option(
+    metavar="N", help="Local worker processes (default: one per CPU; 1: this process)")]
+Ray = Annotated[str | None, typer.Option(
+    "--ray", metavar="[ADDRESS]", help="Run on Ray: a local one, or the cluster at ADDRESS "
+                                       "(pip install '.[ray]')")]
+
+
+@app.command(cls=_BareRay)
 def solve(scenario: ScenarioArg,
           format: Annotated[Format, typer.Option("--format", help="table or json")] =
           Format.table,
@@ -154,14 +177,17 @@ def solve(scenario: ScenarioArg,
           = None,
           solver: Annotated[str, typer.Option(metavar="NAME",
                                               help="auto, highs, pulp-highs or cbc")] = "auto",
+          workers: Workers = None, ray: Ray = None,
           ) -> None:
     """Solve a scenario and print the plan. Exit 3 when demand is left unmet, 4 when it is
-    met but not protected."""
+    met but not protected. With `uncertainty`, the futures' own solves (value of the
+    stochastic solution, perfect information, decomposition) run on --workers or --ray."""
     from planner.reports.exports import file_names, write_reports
 
     scn = guarded(lambda: load_scenario(scenario))
     if scn.futures is not None:
-        solve_futures(scn, format, out_dir, time_limit, gap, threads, solver)
+        solve_futures(scn, format, out_dir, time_limit, gap, threads, solver,
+                      (workers, True if ray == RAY_LOCAL else ray))
     if out_dir is not None:
         guarded(lambda: check_destination(out_dir, file_names()))
     plan, why = guarded(lambda progress: solve_and_explain(
@@ -183,15 +209,20 @@ def solve(scenario: ScenarioArg,
 
 
 def solve_futures(scn, format: Format, out_dir: Path | None, time_limit, gap, threads,
-                  solver) -> None:
+                  solver, where: tuple) -> None:
     """`plan solve` of a scenario with `uncertainty`: the plan across its futures."""
     from planner.reports.exports import futures_file_names, write_futures_reports
+    from planner.run.executor import executor
 
     if out_dir is not None:
         guarded(lambda: check_destination(out_dir, futures_file_names()))
-    fp = guarded(lambda progress: solve_plan(scn, solver=solver, time_limit=time_limit,
-                                             gap=gap, threads=threads, progress=progress),
-                 f"Solving {scn.file} across {len(scn.futures)} futures")
+
+    def run(progress):
+        with executor(*where) as pool:
+            return solve_plan(scn, solver=solver, time_limit=time_limit, gap=gap,
+                              threads=threads, progress=progress, run_map=pool.map)
+
+    fp = guarded(run, f"Solving {scn.file} across {len(scn.futures)} futures")
     if out_dir is not None:
         guarded(lambda: write_futures_reports(fp, out_dir), "Writing reports")
     if format is Format.json:
@@ -267,22 +298,6 @@ def diff(a: Annotated[Path, typer.Argument(metavar="A", help="Scenario YAML or `
         rounded(plan_diff.long_table(tables)).to_csv(sys.stdout, index=False)
     else:
         terminal.print_diff(out, tables, a.name, b.name)
-
-
-RAY_LOCAL = "local"  # `--ray` without an address
-
-
-class _BareRay(typer.core.TyperCommand):
-    """`--ray` may come without an address (Typer options have no optional values): then it
-    reads `--ray local`."""
-
-    def parse_args(self, ctx, args: list[str]) -> list[str]:
-        read = []
-        for i, arg in enumerate(args):
-            read.append(arg)
-            if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
-                read.append(RAY_LOCAL)
-        return super().parse_args(ctx, read)
 
 
 @app.command(cls=_BareRay)
@@ -497,10 +512,12 @@ def catalog_import_bench(
         terminal.show(out, shown, f"{accelerator} / {model}")
 
 
-@app.command()
+@app.command(cls=_BareRay)
 def bench(sizes: Annotated[list[str] | None, typer.Argument(
-              metavar="[SIZE]...", help="S, M, L, S-milp, M-milp, L-milp (default S M L)")]
-          = None,
+              metavar="[SIZE]...", help="S, M, L, S-milp, M-milp, L-milp (default S M L); "
+                                        "across futures M-f20 (extensive form), M-d200 "
+                                        "(decomposed)")] = None,
+          workers: Workers = 1, ray: Ray = None,
           out_dir: Annotated[Path | None, typer.Option(
               "--out", metavar="DIR", help="Scenarios, plans and bench.json (default: a new "
                                            "temporary folder, named at the end)")] = None,
@@ -513,10 +530,11 @@ def bench(sizes: Annotated[list[str] | None, typer.Argument(
 
     folder = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="plan-bench-"))
     guarded(lambda: check_destination(folder, ["bench.json"]))
-    results = guarded(lambda: fleet.run(sizes or ["S", "M", "L"], folder, seed, time_limit),
-                      "Benchmarking")
+    where = (workers, True if ray == RAY_LOCAL else ray)
+    results = guarded(lambda: fleet.run(sizes or ["S", "M", "L"], folder, seed, time_limit,
+                                        where), "Benchmarking")
     (folder / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = pd.DataFrame(results).drop(columns=["total_cost"])
+    table = pd.DataFrame(results).drop(columns=["total_cost"]).dropna(axis=1, how="all")
     terminal.show(out, table, "Benchmark (seconds, MiB)")
     out.print(f"Scenarios, plans and bench.json: {folder}", highlight=False)
 

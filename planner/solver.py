@@ -101,6 +101,9 @@ class HighsBackend:
         h = self.h
         h.setOptionValue("output_flag", False)
         if threads is not None:
+            # one thread scheduler serves a process's solves, started by the first; a solve
+            # asking for another number of threads fails ("Not Set") unless it starts afresh
+            highspy.Highs.resetGlobalScheduler(True)
             h.setOptionValue("threads", int(threads))
         model = highspy.HighsLp()
         model.num_col_, model.num_row_ = self.n_cols, self.n_rows

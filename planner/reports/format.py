@@ -26,6 +26,8 @@ HEADERS = {
     "instances_a": "instances A", "instances_b": "instances B", "pct": "change",
     "a": "A", "b": "B", "delta": "B - A", "failed": "if this fails",
     "unmet": "unmet tokens/s-months", "unprotected": "unprotected tokens/s-months",
+    "peak_mib": "peak MiB", "worker_peak_mib": "worker peak MiB", "to_1pct_s": "s to 1 %",
+    "to_0.1pct_s": "s to 0.1 %",
 }
 CSV_DECIMALS = {"money": 2, "rate": 6, "percent": 6, "count": 4}
 
@@ -84,9 +86,10 @@ def count(value: float) -> str:
 
 
 def percent(value: float) -> str:
+    """One decimal (12.5%); three below 1 % so that a small gap is not shown as 0.0%."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    return f"{value:.1%}"
+    return f"{value:.3%}" if 0 < abs(value) < 0.01 else f"{value:.1%}"
 
 
 def signed_money(value: float) -> str:

@@ -15,7 +15,6 @@ import dataclasses
 import itertools
 from pathlib import Path
 
-import highspy
 import numpy as np
 import pandas as pd
 import yaml
@@ -83,9 +82,6 @@ def solve_variant(task: tuple[Scenario, float | None]) -> dict:
     and unprotected tokens/s-months, and per provider and accelerator its part of the total
     cost (commitments counted in full, as in the total)."""
     scn, time_limit = task
-    # HiGHS runs the solves of a process on one thread scheduler, started by the first; a
-    # solve that asks for another number of threads then fails. Start it afresh.
-    highspy.Highs.resetGlobalScheduler(True)
     plan = solve(scn, time_limit=time_limit, threads=1)
     row = {"status": plan.status, "total_cost": plan.total_cost,
            "unmet": float(plan.unmet["tokens_per_s"].sum()),
