@@ -112,10 +112,17 @@ def render(df: pd.DataFrame, title: str, money_cols=(), limit: int = 40) -> Tabl
     return table
 
 
+def print_warnings(scn) -> None:
+    """Settings that are valid but do nothing: one line each on stderr."""
+    for line in scn.warnings:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 def validate(scenario: ScenarioArg) -> None:
     """Check a scenario and its catalog; solve nothing."""
     scn = guarded(lambda: load_scenario(scenario))
+    print_warnings(scn)
     out.print(f"{scenario}: ok - {len(scn.workloads)} workload(s), {len(scn.markets)} "
               f"market(s), {scn.months} months from {scn.month_labels[0]}, catalog "
               f"{scn.catalog.path}")
@@ -134,8 +141,10 @@ def solve(scenario: ScenarioArg,
           solver: Annotated[str, typer.Option(help="auto, highs, pulp-highs or cbc")] = "auto",
           ) -> None:
     """Solve a scenario and print the plan. Exit 3 when demand is left unmet."""
+    scn = guarded(lambda: load_scenario(scenario))
+    print_warnings(scn)
     plan, why = guarded(lambda progress: solve_and_explain(
-        scenario, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
+        scn, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
         progress=progress, why=out_dir is not None), f"Solving {scenario}")
     if out_dir is not None:
         guarded(lambda: write_reports(plan, why, out_dir), "Writing reports...")
