@@ -176,7 +176,7 @@ def _csv_rows(file: Path) -> tuple[list[str], list[list[str]], list[int]]:
                 raise PlanError(f"the header names {quote(twice[0])} twice", file=str(file),
                                 line=line)
         elif len(cells) != len(header):
-            raise PlanError(f"not a readable CSV table: this row has {len(cells)} cells, "
+            raise PlanError(f"not a readable CSV table: this row has {len(cells)} cell(s), "
                             f"the header {len(header)}", file=str(file), line=line)
         else:
             rows.append(cells)

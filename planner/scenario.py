@@ -540,7 +540,8 @@ def _contracts(r: _Reader, specs: list, known: _Known) -> pd.DataFrame:
             "start": r.month((*path, "start"), spec["start"]),
             "months": r.integer((*path, "months"), spec["months"], high=MAX_MONTHS),
             "price_per_chip_hour": r.number((*path, "price_per_chip_hour"),
-                                            spec["price_per_chip_hour"], 0, MAX_PRICE),
+                                            spec["price_per_chip_hour"], 0, MAX_PRICE,
+                                            high_open=True),
         })
     return pd.DataFrame(rows, columns=list(CONTRACT_KEYS))
 
