@@ -28,6 +28,7 @@ NAME = re.compile(r"\w[\w .:/+()-]{0,99}")
 A_NAME = "a name (letters, digits, spaces and . : / + ( ) - _; at most 100 characters)"
 MAX_PRICE = 1e6  # USD per instance-hour or chip-hour: above it a price is a typo
 MAX_MONTHS = 120  # a horizon or a commitment term
+MAX_DISCOUNT = 0.9  # off list: prices near zero are typos, and break the solver's numerics
 
 
 def is_name(value: object) -> bool:
@@ -69,7 +70,7 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
     "commitments": _cols(Column("provider", "name"),
                          Column("accelerator", "name", required=False),
                          Column("term_months", "integer", **POSITIVE, high=MAX_MONTHS),
-                         Column("discount", "number", low=0, high=1, high_open=True)),
+                         Column("discount", "number", low=0, high=MAX_DISCOUNT)),
     "throughput": _cols(Column("accelerator", "name"), Column("model", "name"),
                         Column("tokens_per_s_per_chip", "number", **POSITIVE, high=1e9,
                                high_open=True),

@@ -18,7 +18,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from planner.catalog import A_NAME, MAX_MONTHS, MAX_PRICE, Catalog, is_name, load_catalog, resolve
+from planner.catalog import (
+    A_NAME,
+    MAX_DISCOUNT,
+    MAX_MONTHS,
+    MAX_PRICE,
+    Catalog,
+    is_name,
+    load_catalog,
+    resolve,
+)
 from planner.errors import EXCERPT, PlanError, closest, expected_range, quote
 from planner.textfile import MIB, read_text
 
@@ -354,8 +363,7 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
         path = ("providers", p)
         r.name(path, p, known.providers, "provider")
         spec = r.mapping(path, spec if spec is not None else {}, ("discount", "max_share"))
-        discount[p] = r.number((*path, "discount"), spec.get("discount", 0), 0, 1,
-                               high_open=True)
+        discount[p] = r.number((*path, "discount"), spec.get("discount", 0), 0, MAX_DISCOUNT)
         if "max_share" in spec:
             max_share[p] = r.number((*path, "max_share"), spec["max_share"], 0, 1)
 
