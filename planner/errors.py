@@ -8,13 +8,17 @@ from collections.abc import Iterable
 EXCERPT = 60  # characters of a user's value quoted in a message
 
 
+def cut(text: str, limit: int = EXCERPT) -> str:
+    """`text`, or its first `limit` characters and `...`: never kilobytes of input."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def quote(value: object, limit: int = EXCERPT) -> str:
-    """repr(value), cut to `limit` characters: a message never echoes kilobytes of input."""
+    """repr(value) cut to `limit` characters (with the length of a long text)."""
     text = repr(value)
-    if len(text) <= limit:
-        return text
-    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
-    return text[:limit - 3] + "..." + size
+    size = f" ({len(value):,} characters)" if isinstance(value, str) and len(text) > limit \
+        else ""
+    return cut(text, limit) + size
 
 
 def located(message: str, file: str | None = None, line: int | None = None,

@@ -28,7 +28,7 @@ from planner.catalog import (
     load_catalog,
     resolve,
 )
-from planner.errors import EXCERPT, PlanError, closest, expected_range, quote
+from planner.errors import EXCERPT, PlanError, closest, cut, expected_range, quote
 from planner.textfile import MIB, read_text
 
 Path_ = tuple  # a key path: ("workloads", "chat", "slo", "ttft_ms")
@@ -157,7 +157,7 @@ def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanError(f"malformed YAML: {problem}", file=str(file),
+        raise PlanError(f"malformed YAML: {cut(problem, 200)}", file=str(file),
                         line=mark.line + 1 if mark else None) from None
     finally:
         loader.dispose()
@@ -440,7 +440,7 @@ def _markets(r: _Reader, value: object, known: _Known) -> pd.DataFrame:
         if not is_name(jur):
             raise r.expect((*path, "jurisdiction"), "a jurisdiction code like us or eu", jur)
         if jur not in known.jurisdictions:  # harmless: residency names regions' jurisdictions
-            r.warn((*path, "jurisdiction"), f"no region of the catalog is in {jur!r} "
+            r.warn((*path, "jurisdiction"), f"no region of the catalog is in {quote(jur)} "
                    f"(known: {', '.join(sorted(known.jurisdictions))})")
         rows[m] = {"lat": r.number((*path, "lat"), spec["lat"], -90, 90),
                    "lon": r.number((*path, "lon"), spec["lon"], -180, 180),

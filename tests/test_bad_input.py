@@ -216,6 +216,12 @@ def test_long_key_is_cut(make):
     assert len(message) < 400, message
 
 
+def test_long_yaml_problem_is_cut(make):
+    message = refused(make(BASE + "name: *" + "a" * 5000 + "\n"), 12,
+                      "malformed YAML: found undefined alias 'aaa", "...")
+    assert len(message) < 400, message
+
+
 def test_long_catalog_cell_is_cut(make):
     path = make(BASE, replace=catalog_row("regions", "gcp,us-central1", "gcp," + "y" * 5000))
     message = refused(path, table(path, "regions", 4), "region: expected a name",
