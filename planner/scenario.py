@@ -39,7 +39,9 @@ MAX_CHIPS = 10**7  # chips of a signed contract
 MAX_RTT_MS = 10_000.0  # a measured round trip
 BYTES_PER_VARIABLE = 4096  # peak memory of building and solving, per variable, with margin
 MAX_DEPTH = 20  # mappings and lists inside each other
-MAX_VALUES = 200_000  # values of the document once aliases and merge keys are expanded
+MAX_VALUES = 100_000  # values of the document once aliases and merge keys are expanded
+TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels; expected a scenario"
+TOO_MANY = f"more than {MAX_VALUES:,} values, counting every use of an alias; expected a scenario"
 
 
 @dataclass(frozen=True)
@@ -116,24 +118,27 @@ _TAGS = {_CORE + t for t in ("map", "seq", "str", "int", "float", "bool", "null"
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader that also reads YAML 1.2 floats such as 5.0e7 (1.1 wants 5.0e+7), and
-    refuses nesting deeper than MAX_DEPTH before it can exhaust the stack."""
+    stops at nesting deeper than MAX_DEPTH (before it exhausts the stack) or more than
+    MAX_VALUES nodes (before they cost seconds)."""
 
-    depth = 0
+    depth = nodes = 0
 
     def compose_node(self, parent, index):
         self.depth += 1
+        self.nodes += 1
         try:
-            if self.depth > MAX_DEPTH:
-                raise _TooDeep(self.peek_event().start_mark)
+            if self.depth > MAX_DEPTH or self.nodes > MAX_VALUES:
+                raise _Limit(TOO_DEEP if self.depth > MAX_DEPTH else TOO_MANY,
+                             self.peek_event().start_mark.line + 1)
             return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
 
-class _TooDeep(Exception):
-    def __init__(self, mark: yaml.Mark):
-        super().__init__(mark)
-        self.line = mark.line + 1
+class _Limit(Exception):
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.message, self.line = message, line
 
 
 _Loader.add_implicit_resolver(
@@ -144,7 +149,6 @@ _Loader.add_implicit_resolver(
 
 def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
     text = read_text(file, "scenario file", MAX_BYTES)
-    deep = f"nesting deeper than {MAX_DEPTH} levels; expected a scenario"
     try:
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
@@ -152,8 +156,8 @@ def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
                         file=str(file), line=text.count("\n", 0, exc.position) + 1) from None
     try:
         root = loader.get_single_node()
-    except _TooDeep as exc:
-        raise PlanError(deep, file=str(file), line=exc.line) from None
+    except _Limit as exc:
+        raise PlanError(exc.message, file=str(file), line=exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -174,9 +178,8 @@ def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
         nonlocal count
         count += 1
         if count > MAX_VALUES or len(path) > MAX_DEPTH:  # aliases: in bulk, or in themselves
-            message = deep if len(path) > MAX_DEPTH else \
-                f"more than {MAX_VALUES:,} values once aliases are expanded; expected a scenario"
-            raise PlanError(message, file=str(file), path=_dotted(path[:1]),
+            raise PlanError(TOO_DEEP if len(path) > MAX_DEPTH else TOO_MANY, file=str(file),
+                            path=_dotted(path[:1]),
                             line=lines.get(path[:1], node.start_mark.line + 1))
         if node.tag not in _TAGS:
             raise fail(node, path, f"unsupported tag {quote(node.tag)}; a scenario is "
