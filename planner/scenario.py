@@ -41,7 +41,8 @@ BYTES_PER_VARIABLE = 4096  # peak memory of building and solving, per variable, 
 MAX_DEPTH = 20  # mappings and lists inside each other
 MAX_VALUES = 100_000  # values of the document once aliases and merge keys are expanded
 TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels; expected a scenario"
-TOO_MANY = f"more than {MAX_VALUES:,} values, counting every use of an alias; expected a scenario"
+TOO_MANY = f"more than {MAX_VALUES:,} values, counting every use of an alias; expected a " \
+    "scenario"
 
 
 @dataclass(frozen=True)
