@@ -156,7 +156,8 @@ def textual(rng: random.Random, text: str) -> tuple[str, bytes | str, str]:
     valued = [i for i in keyed if re.match(r"\s*[\w-]+: *[^\s#]", lines[i])]
     kind = rng.choice(["duplicate", "deep", "bomb", "tag", "merge", "truncate", "latin1",
                        "utf16", "nul", "bytes", "empty", "control", "crlf", "bom",
-                       "long-line", "big", "months", "growth", "recursive"])
+                       "long-line", "big", "months", "growth", "recursive", "contract",
+                       "residency", "term", "jurisdiction"])
     if kind == "duplicate":
         i = rng.choice(keyed)
         return "duplicate key line", "".join(lines[:i + 1] + [lines[i]] + lines[i + 1:]), BAD
@@ -210,6 +211,21 @@ def textual(rng: random.Random, text: str) -> tuple[str, bytes | str, str]:
         if grown == text:
             grown = re.sub(r"(demand: \{[\w-]+: )\d+", r"\g<1>1e308", text, count=1)
         return "demand past 1e12 tokens/s", grown, BAD
+    if kind == "contract":  # a second `contracts:` is a duplicate key: refused either way
+        return "contract for an accelerator not offered there", text + (
+            "contracts:\n  - {provider: aws, region: us-east-1, accelerator: tpu-v6e, chips: 8, "
+            "start: 2027-01, months: 3, price_per_chip_hour: 3.0}\n"), BAD
+    if kind == "residency":
+        changed = re.sub(r"residency: \{([\w-]+): \[eu\]", r"residency: {\1: [ue]", text)
+        return "residency in a jurisdiction no region has", changed, BAD if changed != text \
+            else GOOD
+    if kind == "term":
+        changed = re.sub(r"terms: \[[\d, ]*\]", "terms: [7, 12]", text)
+        return "a term nobody sells (a warning)", changed if changed != text else \
+            text + "purchase: {terms: [7]}\n", GOOD
+    if kind == "jurisdiction":
+        return "a market jurisdiction no region has (a warning)", re.sub(
+            r"jurisdiction: \w+\}", "jurisdiction: xx}", text, count=1), GOOD
     return "alias inside itself", text + "network: &n {rtt_ms: *n}\n", BAD
 
 
@@ -379,6 +395,8 @@ def judge(o: Outcome, output: str, bound: float) -> str | None:
             return "valid input refused"
     elif o.variant.expect == BAD:
         return "bad input accepted"
+    elif o.variant.what.endswith("(a warning)") and ": warning: " not in o.message:
+        return "warning missing"
     return None
 
 
@@ -413,7 +431,7 @@ def summary(outcomes: list[Outcome]) -> str:
     lines += [f"  {what}, validate exit {code}: {n}" for (what, code), n in sorted(
         expect.items(), key=lambda kv: (kv[0][0], -1 if kv[0][1] is None else kv[0][1]))]
     for name in ("traceback", "exit 1", "hang", "no line", "not one short line",
-                 "bad input accepted", "valid input refused"):
+                 "bad input accepted", "valid input refused", "warning missing"):
         lines.append(f"  {name}: {problems.pop(name, 0)}")
     lines += [f"  {name}: {n}" for name, n in problems.items()]
     for o in outcomes:
