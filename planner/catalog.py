@@ -200,7 +200,7 @@ def _parse_column(cells: pd.Series, col: Column, file: Path, lines: pd.Series) -
     if col.required:
         fail(empty, f"a {col.kind if col.kind != 'choice' else 'value'} (the cell is empty)")
     if col.kind == "name":
-        fail(~empty & ~cells.map(is_name), A_NAME)
+        fail(~empty & ~cells.map(is_name).astype(bool), A_NAME)
     if col.kind in ("name", "text"):
         return cells
     if col.kind == "choice":
