@@ -7,7 +7,6 @@ unprotected), so a mistake anywhere between the model and the report shows up he
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import planner
