@@ -6,18 +6,33 @@ Every check reports ``file:line: column: expected ..., got X`` through PlanError
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from planner.errors import PlanError, closest
+from planner.errors import PlanError, closest, expected_range, quote
+from planner.textfile import MIB, read_text
 
 FAMILIES = ("gpu", "tpu", "trainium", "inferentia")
 _HERE = Path(__file__).resolve().parent
 # Installed wheels carry the catalogs inside the package; a source tree has them beside it.
 BUNDLED = next((p for p in (_HERE / "catalogs", _HERE.parent / "catalogs") if p.is_dir()),
                _HERE / "catalogs")
+MAX_TABLE_BYTES = 16 * MIB
+# Names (providers, regions, models, markets, ...) are printed in tables and reports.
+NAME = re.compile(r"\w[\w .:/+()-]{0,99}")
+A_NAME = "a name (letters, digits, spaces and . : / + ( ) - _; at most 100 characters)"
+MAX_PRICE = 1e6  # USD per instance-hour or chip-hour: above it a price is a typo
+MAX_MONTHS = 120  # a horizon or a commitment term
+MAX_DISCOUNT = 0.9  # off list: prices near zero are typos, and break the solver's numerics
+
+
+def is_name(value: object) -> bool:
+    return isinstance(value, str) and NAME.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -25,9 +40,10 @@ class Column:
     name: str
     kind: str  # "name", "text", "number", "integer", "date", "choice"
     required: bool = True  # may the cell be empty
-    low: float | None = None  # inclusive lower bound
-    high: float | None = None  # exclusive upper bound
-    low_open: bool = False  # lower bound exclusive
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # the bounds are inclusive unless open
+    high_open: bool = False
     choices: tuple[str, ...] = ()
     optional: bool = False  # may be absent from a table's header (then every cell is empty)
 
@@ -38,6 +54,8 @@ def _cols(*columns: Column) -> tuple[Column, ...]:
 
 POSITIVE = {"low": 0, "low_open": True}
 LATENCY_STATS = ("limit", "p99", "p95", "p90", "p50", "mean")
+PRICE = {**POSITIVE, "high": MAX_PRICE, "high_open": True}
+LATENCY = {**POSITIVE, "high": 1e7, "high_open": True}  # ms
 # Spec section 8: what ttft_ms and tpot_ms are, and the request shape they were measured at.
 MEASUREMENT = (Column("latency_stat", "choice", required=False, optional=True,
                       choices=LATENCY_STATS),
@@ -49,24 +67,25 @@ MEASUREMENT = (Column("latency_stat", "choice", required=False, optional=True,
 SCHEMA: dict[str, tuple[Column, ...]] = {
     "accelerators": _cols(Column("id", "name"), Column("vendor", "name"),
                           Column("family", "choice", choices=FAMILIES),
-                          Column("memory_gb", "number", **POSITIVE)),
+                          Column("memory_gb", "number", **POSITIVE, high=1e5)),
     "regions": _cols(Column("provider", "name"), Column("region", "name"),
-                     Column("lat", "number", low=-90, high=90.000001),
-                     Column("lon", "number", low=-180, high=180.000001),
+                     Column("lat", "number", low=-90, high=90),
+                     Column("lon", "number", low=-180, high=180),
                      Column("jurisdiction", "name")),
     "offerings": _cols(Column("provider", "name"), Column("region", "name"),
                        Column("instance", "name"), Column("accelerator", "name"),
-                       Column("chips", "integer", **POSITIVE),
-                       Column("on_demand_hourly", "number", low=0),
-                       Column("spot_hourly", "number", required=False, low=0)),
+                       Column("chips", "integer", **POSITIVE, high=1e5),
+                       Column("on_demand_hourly", "number", **PRICE),
+                       Column("spot_hourly", "number", required=False, **PRICE)),
     "commitments": _cols(Column("provider", "name"),
                          Column("accelerator", "name", required=False),
-                         Column("term_months", "integer", **POSITIVE),
-                         Column("discount", "number", low=0, high=1)),
+                         Column("term_months", "integer", **POSITIVE, high=MAX_MONTHS),
+                         Column("discount", "number", low=0, high=MAX_DISCOUNT)),
     "throughput": (*_cols(Column("accelerator", "name"), Column("model", "name"),
-                          Column("tokens_per_s_per_chip", "number", **POSITIVE),
-                          Column("ttft_ms", "number", **POSITIVE),
-                          Column("tpot_ms", "number", **POSITIVE)), *MEASUREMENT),
+                          Column("tokens_per_s_per_chip", "number", **POSITIVE, high=1e9,
+                                 high_open=True),
+                          Column("ttft_ms", "number", **LATENCY),
+                          Column("tpot_ms", "number", **LATENCY)), *MEASUREMENT),
 }
 KEYS = {
     "accelerators": ["id"],
@@ -100,14 +119,14 @@ def resolve(name: str, relative_to: Path | None = None) -> Path:
     bundled catalog of that name."""
     base = (relative_to if relative_to is not None else Path.cwd()).resolve()
     candidate = (base / name) if not Path(name).is_absolute() else Path(name)
-    if candidate.is_dir():
-        return candidate
-    for folder in (base, *base.parents):
-        if (folder / "catalogs" / name).is_dir():
-            return folder / "catalogs" / name
-    if (BUNDLED / name).is_dir():
-        return BUNDLED / name
-    raise PlanError(f"catalog folder not found: {candidate} (bundled: "
+    for folder in (candidate, *(up / "catalogs" / name for up in (base, *base.parents)),
+                   BUNDLED / name):
+        try:
+            if folder.is_dir():
+                return folder
+        except (OSError, ValueError):  # a name too long, or with a NUL byte
+            pass
+    raise PlanError(f"catalog folder not found: {quote(str(candidate), 200)} (bundled: "
                     f"{', '.join(sorted(p.name for p in BUNDLED.iterdir() if p.is_dir()))})")
 
 
@@ -136,33 +155,70 @@ def read_table(folder: Path, name: str) -> pd.DataFrame:
 
 
 def _read_csv(file: Path, columns: tuple[Column, ...]) -> pd.DataFrame:
-    try:
-        raw = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise PlanError(f"not a readable CSV table ({str(exc).strip().splitlines()[-1]})",
-                        file=str(file)) from None
-    missing = [c.name for c in columns if c.name not in raw.columns and not c.optional]
+    header, rows, lines = _csv_rows(file)
+    missing = [c.name for c in columns if c.name not in header and not c.optional]
     if missing:
         raise PlanError(f"missing column(s) {', '.join(missing)}; the header has "
-                        f"{', '.join(raw.columns)}", file=str(file), line=1)
-    absent = pd.Series("", index=raw.index, dtype=str)
-    table = pd.DataFrame({c.name: _parse_column(raw.get(c.name, absent).str.strip(), c, file)
+                        f"{quote(', '.join(header), 200)}", file=str(file), line=lines[0])
+    raw = pd.DataFrame(rows, columns=header, dtype=str)
+    lines = pd.Series(lines[1:], dtype=int)
+    absent = pd.Series("", index=raw.index, dtype=str)  # an optional column left out
+    table = pd.DataFrame({c.name: _parse_column(raw.get(c.name, absent).str.strip(), c, file,
+                                                lines)
                           for c in columns})
-    table["_file"], table["_line"] = str(file), raw.index.to_numpy() + 2
+    table["_file"], table["_line"] = str(file), lines.to_numpy()
     return table
 
 
-def _parse_column(cells: pd.Series, col: Column, file: Path) -> pd.Series:
+def _csv_rows(file: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, rows with as many cells as the header, and the line each starts on (the
+    header's first). Rows of empty cells are skipped."""
+    reader = csv.reader(io.StringIO(read_text(file, "catalog table", MAX_TABLE_BYTES),
+                                    newline=""), skipinitialspace=True, strict=True)
+    header: list[str] = []
+    rows, lines = [], []
+    while True:
+        line = reader.line_num + 1
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:
+            raise PlanError(f"not a readable CSV table ({exc})", file=str(file),
+                            line=reader.line_num) from None
+        if cells is None:
+            break
+        if not any(c.strip() for c in cells):
+            continue
+        if not lines:
+            header = [c.strip() for c in cells]
+            twice = sorted({c for c in header if header.count(c) > 1})
+            if twice:
+                raise PlanError(f"the header names {quote(twice[0])} twice", file=str(file),
+                                line=line)
+        elif len(cells) != len(header):
+            raise PlanError(f"not a readable CSV table: this row has {len(cells)} cell(s), "
+                            f"the header {len(header)}", file=str(file), line=line)
+        else:
+            rows.append(cells)
+        lines.append(line)
+    if not lines:
+        raise PlanError("the table file is empty; expected a header row and a row per "
+                        "entry", file=str(file))
+    return header, rows, lines
+
+
+def _parse_column(cells: pd.Series, col: Column, file: Path, lines: pd.Series) -> pd.Series:
     empty = cells == ""
 
     def fail(bad: pd.Series, expected: str) -> None:
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
-            raise PlanError(f"expected {expected}, got {cells.iloc[row]!r}",
-                            file=str(file), line=row + 2, path=col.name)
+            raise PlanError(f"expected {expected}, got {quote(cells.iloc[row])}",
+                            file=str(file), line=int(lines.iloc[row]), path=col.name)
 
     if col.required:
         fail(empty, f"a {col.kind if col.kind != 'choice' else 'value'} (the cell is empty)")
+    if col.kind == "name":
+        fail(~empty & ~cells.map(is_name).astype(bool), A_NAME)
     if col.kind in ("name", "text"):
         return cells
     if col.kind == "choice":
@@ -178,10 +234,11 @@ def _parse_column(cells: pd.Series, col: Column, file: Path) -> pd.Series:
     if col.kind == "integer":
         fail(values.notna() & (values != values.round()), expected)
     if col.low is not None:
-        low_bad = values <= col.low if col.low_open else values < col.low
-        fail(low_bad, f"{expected} {'>' if col.low_open else '>='} {col.low:g}")
+        fail(values <= col.low if col.low_open else values < col.low,
+             expected_range(expected, low=col.low, low_open=col.low_open))
     if col.high is not None:
-        fail(values >= col.high, f"{expected} < {col.high:g}")
+        fail(values >= col.high if col.high_open else values > col.high,
+             expected_range(expected, high=col.high, high_open=col.high_open))
     return values.astype("Int64") if col.kind == "integer" and col.required else values
 
 
@@ -191,7 +248,7 @@ def _check_duplicates(table: pd.DataFrame, key: list[str]) -> None:
         cells = table[key].astype(object).fillna("").astype(str)  # empty cells compare equal
         row = table[dup].iloc[0]
         first = table[(cells == cells.loc[row.name]).all(axis=1)].iloc[0]
-        raise PlanError(f"duplicate key {tuple(cells.loc[row.name])}, first given at "
+        raise PlanError(f"duplicate key {quote(tuple(cells.loc[row.name]))}, first given at "
                         f"{first['_file']}:{first['_line']}", file=row["_file"],
                         line=int(row["_line"]), path=", ".join(key))
 
@@ -209,7 +266,7 @@ def _check_references(cat: Catalog) -> None:
     off = cat.offerings
     pairs = pd.Series(list(zip(off["provider"], off["region"])), index=off.index)
     _first_bad(off, ~pairs.isin(regions), "region",
-               lambda v: f"region {v!r} of this provider is not in regions.csv")
+               lambda v: f"region {quote(v)} of this provider is not in regions.csv")
     com = cat.commitments
     _first_bad(com, ~com["provider"].isin(providers), "provider",
                lambda v: closest(v, providers, "provider"))

@@ -131,10 +131,17 @@ def warn_unproven(plan) -> None:
               highlight=False, soft_wrap=True)
 
 
+def print_warnings(scn) -> None:
+    """Settings that are valid but do nothing: one line each on stderr."""
+    for line in scn.warnings:
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 def validate(scenario: ScenarioArg) -> None:
     """Check a scenario and its catalog; solve nothing."""
     scn = guarded(lambda: load_scenario(scenario))
+    print_warnings(scn)
     out.print(f"{scenario}: ok - {len(scn.workloads)} workload(s), {len(scn.markets)} "
               f"market(s), {scn.months} months from {scn.month_labels[0]}, catalog "
               f"{scn.catalog.path}", highlight=False)
@@ -185,6 +192,7 @@ def solve(scenario: ScenarioArg,
     from planner.reports.exports import file_names, write_reports
 
     scn = guarded(lambda: load_scenario(scenario))
+    print_warnings(scn)
     if scn.futures is not None:
         solve_futures(scn, format, out_dir, time_limit, gap, threads, solver,
                       (workers, True if ray == RAY_LOCAL else ray))

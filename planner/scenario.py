@@ -10,19 +10,41 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import math
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from planner.catalog import Catalog, load_catalog, resolve
-from planner.errors import PlanError, closest
+from planner.catalog import (
+    A_NAME,
+    MAX_DISCOUNT,
+    MAX_MONTHS,
+    MAX_PRICE,
+    Catalog,
+    is_name,
+    load_catalog,
+    resolve,
+)
+from planner.errors import EXCERPT, PlanError, closest, cut, expected_range, quote
+from planner.textfile import MIB, read_text
 from planner.uncertainty import Futures, read_uncertainty
 
 Path_ = tuple  # a key path: ("workloads", "chat", "slo", "ttft_ms")
+
+MAX_BYTES = 2 * MIB  # a scenario file
+MAX_DEMAND = 1e12  # tokens/s of a workload in a market in a month
+MAX_CHIPS = 10**7  # chips of a signed contract
+MAX_RTT_MS = 10_000.0  # a measured round trip
+BYTES_PER_VARIABLE = 4096  # peak memory of building and solving, per variable, with margin
+MAX_DEPTH = 20  # mappings and lists inside each other
+MAX_VALUES = 100_000  # values of the document once aliases and merge keys are expanded
+TOO_DEEP = f"nesting deeper than {MAX_DEPTH} levels; expected a scenario"
+TOO_MANY = f"more than {MAX_VALUES:,} values, counting every use of an alias; expected a " \
+    "scenario"
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,7 @@ class Scenario:
     monthly_max: float | None
     rtt_ms: dict[tuple[str, str, str], float]  # (market, provider, region) -> ms
     futures: Futures | None = None  # uncertain demand (spec section 7)
+    warnings: list[str] = field(default_factory=list)  # `file:line: path: warning: ...`
 
     @property
     def month_labels(self) -> list[str]:
@@ -100,8 +123,35 @@ def month_hours(start: int, count: int) -> np.ndarray:
 
 # --- YAML with line numbers -------------------------------------------------------------
 
+_CORE = "tag:yaml.org,2002:"
+MERGE = _CORE + "merge"
+_TAGS = {_CORE + t for t in ("map", "seq", "str", "int", "float", "bool", "null",
+                             "timestamp", "merge")}
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads YAML 1.2 floats such as 5.0e7 (1.1 wants 5.0e+7)."""
+    """SafeLoader that also reads YAML 1.2 floats such as 5.0e7 (1.1 wants 5.0e+7), and
+    stops at nesting deeper than MAX_DEPTH (before it exhausts the stack) or more than
+    MAX_VALUES nodes (before they cost seconds)."""
+
+    depth = nodes = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        self.nodes += 1
+        try:
+            if self.depth > MAX_DEPTH or self.nodes > MAX_VALUES:
+                raise _Limit(TOO_DEEP if self.depth > MAX_DEPTH else TOO_MANY,
+                             self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _Limit(Exception):
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.message, self.line = message, line
 
 
 _Loader.add_implicit_resolver(
@@ -111,40 +161,79 @@ _Loader.add_implicit_resolver(
 
 
 def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
+    text = read_text(file, "scenario file", MAX_BYTES)
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError("scenario file not found", file=str(file)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"cannot read the scenario file ({exc})", file=str(file)) from None
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        raise PlanError(f"malformed YAML: unacceptable character #x{exc.character:04x}",
+                        file=str(file), line=text.count("\n", 0, exc.position) + 1) from None
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = loader.get_single_node()
+    except _Limit as exc:
+        raise PlanError(exc.message, file=str(file), line=exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PlanError(f"malformed YAML: {problem}", file=str(file),
+        raise PlanError(f"malformed YAML: {cut(problem, 200)}", file=str(file),
                         line=mark.line + 1 if mark else None) from None
+    finally:
+        loader.dispose()
     if root is None:
         raise PlanError("the scenario file is empty", file=str(file))
     lines: dict[Path_, int] = {}
-    constructor = _Loader("")
+    count = 0
+
+    def fail(node: yaml.Node, path: Path_, message: str) -> PlanError:
+        return PlanError(message, file=str(file), line=node.start_mark.line + 1,
+                         path=_dotted(path) or None)
 
     def build(node: yaml.Node, path: Path_) -> object:
+        nonlocal count
+        count += 1
+        if count > MAX_VALUES or len(path) > MAX_DEPTH:  # aliases: in bulk, or in themselves
+            raise PlanError(TOO_DEEP if len(path) > MAX_DEPTH else TOO_MANY, file=str(file),
+                            path=_dotted(path[:1]),
+                            line=lines.get(path[:1], node.start_mark.line + 1))
+        if node.tag not in _TAGS:
+            raise fail(node, path, f"unsupported tag {quote(node.tag)}; a scenario is "
+                                   "plain YAML")
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
-            out = {}
-            for key_node, value_node in node.value:
-                key = constructor.construct_object(key_node, deep=True)
-                if key in out:
-                    raise PlanError("duplicate key", file=str(file),
-                                    line=key_node.start_mark.line + 1,
-                                    path=_dotted((*path, key)))
-                lines[(*path, key)] = key_node.start_mark.line + 1
-                out[key] = build(value_node, (*path, key))
-            return out
+            return mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return constructor.construct_object(node, deep=True)
+        return scalar(node, path)
+
+    def scalar(node: yaml.Node, path: Path_) -> object:
+        try:
+            return loader.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+            kind = node.tag.removeprefix(_CORE)
+            raise fail(node, path, f"cannot read {quote(node.value)} as {kind}") from None
+
+    def mapping(node: yaml.MappingNode, path: Path_) -> dict:
+        """Keys merged in with `<<` first (the earlier source wins), then the node's own."""
+        merged, own = {}, {}
+        sources = [v for k, v in node.value if k.tag == MERGE]
+        for source in reversed([s for v in sources for s in (
+                v.value if isinstance(v, yaml.SequenceNode) else [v])]):
+            if not isinstance(source, yaml.MappingNode):
+                raise fail(source, (*path, "<<"), "expected a mapping, or a list of "
+                                                  "mappings, to merge")
+            merged.update(build(source, path))
+        for key_node, value_node in node.value:
+            if key_node.tag == MERGE:
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise fail(key_node, path, "expected a name as the key, got a "
+                                           + ("mapping" if isinstance(
+                                               key_node, yaml.MappingNode) else "list"))
+            key = scalar(key_node, path)
+            if key in own:
+                raise fail(key_node, (*path, key), "duplicate key")
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            own[key] = build(value_node, (*path, key))
+        return {**merged, **own}
 
     return build(root, ()), lines
 
@@ -152,7 +241,8 @@ def _read_yaml(file: Path) -> tuple[object, dict[Path_, int]]:
 def _dotted(path: Path_) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        text = str(part) if len(str(part)) <= EXCERPT else quote(part)
+        out += f"[{text}]" if isinstance(part, int) else (f".{text}" if out else text)
     return out
 
 
@@ -161,6 +251,7 @@ class _Reader:
 
     def __init__(self, file: Path, lines: dict[Path_, int]):
         self.file, self.lines = file, lines
+        self.warnings: list[str] = []
 
     def error(self, path: Path_, message: str) -> PlanError:
         probe = path
@@ -170,7 +261,11 @@ class _Reader:
                          path=_dotted(path) or None)
 
     def expect(self, path: Path_, expected: str, got: object) -> PlanError:
-        return self.error(path, f"expected {expected}, got {got!r}")
+        return self.error(path, f"expected {expected}, got {quote(got)}")
+
+    def warn(self, path: Path_, message: str) -> None:
+        """A value that is valid but does nothing: one line for stderr, nothing refused."""
+        self.warnings.append(str(self.error(path, f"warning: {message}")))
 
     def mapping(self, path: Path_, value: object, allowed: tuple[str, ...],
                 required: tuple[str, ...] = ()) -> dict:
@@ -191,30 +286,37 @@ class _Reader:
         if not isinstance(value, dict) or not (value or optional):
             raise self.expect(path, "a non-empty mapping of names", value)
         for key in value:
-            if not isinstance(key, str):
-                raise self.expect((*path, key), "a name", key)
+            self.label((*path, key), key)
+        return value
+
+    def label(self, path: Path_, value: object) -> str:
+        """A name the user chooses: it is printed in tables and reports."""
+        if not is_name(value):
+            raise self.expect(path, A_NAME, value)
         return value
 
     def number(self, path: Path_, value: object, low: float | None = None,
-               high: float | None = None, low_open: bool = False) -> float:
-        what = "a number"
-        if low is not None:
-            what += f" {'>' if low_open else '>='} {low:g}"
-        if high is not None:
-            what += f" and <= {high:g}" if low is not None else f" <= {high:g}"
+               high: float | None = None, low_open: bool = False, high_open: bool = False
+               ) -> float:
+        what = expected_range("a number", low, high, low_open, high_open)
         if low == 0 and low_open and high is None:
             what = "a positive number"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                not math.isfinite(value):
+        try:
+            finite = isinstance(value, (int, float)) and math.isfinite(value)
+        except OverflowError:  # an integer beyond any float
+            finite = False
+        if isinstance(value, bool) or not finite:
             raise self.expect(path, what, value)
         if (low is not None and (value <= low if low_open else value < low)) or \
-                (high is not None and value > high):
+                (high is not None and (value >= high if high_open else value > high)):
             raise self.expect(path, what, value)
         return float(value)
 
-    def integer(self, path: Path_, value: object, low: int = 1) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.expect(path, f"an integer >= {low}", value)
+    def integer(self, path: Path_, value: object, low: int = 1, high: int | None = None
+                ) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or \
+                (high is not None and value > high):
+            raise self.expect(path, expected_range("an integer", low, high), value)
         return value
 
     def month(self, path: Path_, value: object) -> int:
@@ -257,12 +359,10 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
     r = _Reader(file, lines)
     top = r.mapping((), data, TOP_KEYS, required=("horizon", "markets", "workloads"))
 
-    name = top.get("name", file.stem)
-    if not isinstance(name, str):
-        raise r.expect(("name",), "a text", name)
+    name = r.label(("name",), top["name"]) if "name" in top else file.stem
     hz = r.mapping(("horizon",), top["horizon"], ("start", "months"), ("start", "months"))
     start = r.month(("horizon", "start"), hz["start"])
-    months = r.integer(("horizon", "months"), hz["months"])
+    months = r.integer(("horizon", "months"), hz["months"], high=MAX_MONTHS)
 
     if catalog is None:
         cat_name = top.get("catalog", "default")
@@ -275,22 +375,18 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
                 raise
             raise r.error(("catalog",), exc.message) from None
 
-    jurisdictions = set(catalog.regions["jurisdiction"])
-    markets = _markets(r, top["markets"])
-    jurisdictions |= set(markets["jurisdiction"])
     known = _Known(catalog)
-
+    markets = _markets(r, top["markets"], known)
     workloads = {
         b.name: b for w, spec in r.table(("workloads",), top["workloads"]).items()
-        for b in _workload(r, ("workloads", w), spec, markets, start, months, known,
-                           jurisdictions)}
+        for b in _workload(r, ("workloads", w), spec, markets, start, months, known)}
 
     discount, max_share = {}, {}
     for p, spec in r.table(("providers",), top.get("providers"), optional=True).items():
         path = ("providers", p)
         r.name(path, p, known.providers, "provider")
         spec = r.mapping(path, spec if spec is not None else {}, ("discount", "max_share"))
-        discount[p] = r.number((*path, "discount"), spec.get("discount", 0), 0, 1)
+        discount[p] = r.number((*path, "discount"), spec.get("discount", 0), 0, MAX_DISCOUNT)
         if "max_share" in spec:
             max_share[p] = r.number((*path, "max_share"), spec["max_share"], 0, 1)
 
@@ -300,7 +396,8 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
 
     purchase = r.mapping(("purchase",), top.get("purchase", {}), ("terms", "integer"))
     terms = _list(r, ("purchase", "terms"), purchase.get("terms", []))
-    terms = tuple(sorted({r.integer(("purchase", "terms", i), t) for i, t in enumerate(terms)}))
+    terms = tuple(sorted({_term(r, ("purchase", "terms", i), t, catalog)
+                          for i, t in enumerate(terms)}))
     integer = purchase.get("integer", True)
     if not isinstance(integer, bool):
         raise r.expect(("purchase", "integer"), "true or false", integer)
@@ -322,11 +419,12 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
 
     rtt = _network(r, top.get("network", {}), markets, known)
     _check_signed(r, contracts, limits, monthly_max, start, months)
+    _check_size(r, workloads, catalog, terms, months)
     futures = read_uncertainty(r, top["uncertainty"], workloads, months) \
         if "uncertainty" in top else None
     return Scenario(name, file, catalog, start, months, markets, workloads, discount,
                     max_share, limits, contracts, terms, integer, survive, keep, monthly_max, rtt,
-                    futures)
+                    futures, r.warnings)
 
 
 def _override(file: Path, data: object, lines: dict[Path_, int | str],
@@ -375,6 +473,9 @@ class _Known:
         self.accelerators = set(cat.accelerators["id"])
         self.models = set(cat.throughput["model"])
         self.precisions = set(cat.throughput["precision"]) - {""}
+        self.jurisdictions = set(cat.regions["jurisdiction"])
+        self.offered: dict[tuple[str, str], set[str]] = (
+            cat.offerings.groupby(["provider", "region"])["accelerator"].agg(set).to_dict())
 
     def region(self, r: _Reader, path: Path_, provider: str | None, region: object) -> str:
         known = self.regions_of.get(provider, set()) if provider else self.regions
@@ -390,15 +491,18 @@ def _list(r: _Reader, path: Path_, value: object) -> list:
     return value
 
 
-def _markets(r: _Reader, value: object) -> pd.DataFrame:
+def _markets(r: _Reader, value: object, known: _Known) -> pd.DataFrame:
     rows = {}
     for m, spec in r.table(("markets",), value).items():
         path = ("markets", m)
         spec = r.mapping(path, spec, ("lat", "lon", "jurisdiction"),
                          ("lat", "lon", "jurisdiction"))
         jur = spec["jurisdiction"]
-        if not isinstance(jur, str) or not jur:
+        if not is_name(jur):
             raise r.expect((*path, "jurisdiction"), "a jurisdiction code like us or eu", jur)
+        if jur not in known.jurisdictions:  # harmless: residency names regions' jurisdictions
+            r.warn((*path, "jurisdiction"), f"no region of the catalog is in {quote(jur)} "
+                   f"(known: {', '.join(sorted(known.jurisdictions))})")
         rows[m] = {"lat": r.number((*path, "lat"), spec["lat"], -90, 90),
                    "lon": r.number((*path, "lon"), spec["lon"], -180, 180),
                    "jurisdiction": jur}
@@ -406,7 +510,7 @@ def _markets(r: _Reader, value: object) -> pd.DataFrame:
 
 
 def _workload(r: _Reader, path: Path_, spec: object, markets: pd.DataFrame, start: int,
-              months: int, known: _Known, jurisdictions: set[str]) -> list[Workload]:
+              months: int, known: _Known) -> list[Workload]:
     """The workload, or with `requests` one workload per request bucket (its share of the
     demand, named `<workload> <input>><output>`, its parent the workload)."""
     spec = r.mapping(path, spec, WORKLOAD_KEYS, ("model", "slo", "demand"))
@@ -431,11 +535,12 @@ def _workload(r: _Reader, path: Path_, spec: object, markets: pd.DataFrame, star
     demand = {}
     for m, value in r.table((*path, "demand"), spec["demand"]).items():
         r.name((*path, "demand", m), m, market_names, "market")
-        demand[m] = _demand(r, (*path, "demand", m), value, months)
+        demand[m] = _demand(r, (*path, "demand", m), value, start, months)
     residency = {}
     for m, allowed in r.table((*path, "residency"), spec.get("residency"), True).items():
         r.name((*path, "residency", m), m, market_names, "market")
-        residency[m] = r.names((*path, "residency", m), allowed, jurisdictions, "jurisdiction")
+        residency[m] = r.names((*path, "residency", m), allowed, known.jurisdictions,
+                               "jurisdiction")
     providers = accelerators = None
     if "providers" in spec:
         providers = r.names((*path, "providers"), spec["providers"], known.providers, "provider")
@@ -474,20 +579,27 @@ def _buckets(r: _Reader, path: Path_, value: object, whole: Workload) -> list[Wo
     return buckets
 
 
-def _demand(r: _Reader, path: Path_, value: object, months: int) -> np.ndarray:
+def _demand(r: _Reader, path: Path_, value: object, start: int, months: int) -> np.ndarray:
     """A number (every month), a list (one per month) or {start, growth} (compounding)."""
     if isinstance(value, dict):
         spec = r.mapping(path, value, ("start", "growth"), ("start", "growth"))
-        first = r.number((*path, "start"), spec["start"], 0)
+        first = r.number((*path, "start"), spec["start"], 0, MAX_DEMAND)
         growth = r.number((*path, "growth"), spec["growth"], -1, low_open=True)
-        return first * (1 + growth) ** np.arange(months)
+        with np.errstate(over="ignore"):
+            demand = first * (1 + growth) ** np.arange(months) if first else np.zeros(months)
+        if (demand > MAX_DEMAND).any():
+            t = int(np.argmax(demand > MAX_DEMAND))
+            raise r.error(path, f"expected at most {MAX_DEMAND:g} tokens/s in any month, got "
+                                f"{demand[t]:.3g} in {month_label(start + t)} from "
+                                f"{{start: {first:g}, growth: {growth:g}}}")
+        return demand
     if isinstance(value, list):
         if len(value) != months:
             raise r.error(path, f"expected a list of {months} numbers (one per horizon "
                                 f"month), got {len(value)}")
-        return np.array([r.number((*path, i), v, 0) for i, v in enumerate(value)])
+        return np.array([r.number((*path, i), v, 0, MAX_DEMAND) for i, v in enumerate(value)])
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return np.full(months, r.number(path, value, 0))
+        return np.full(months, r.number(path, value, 0, MAX_DEMAND))
     raise r.expect(path, "a number of tokens/s >= 0, a list of one per month, "
                          "or {start, growth}", value)
 
@@ -522,16 +634,22 @@ def _contracts(r: _Reader, specs: list, known: _Known) -> pd.DataFrame:
         path = ("contracts", i)
         spec = r.mapping(path, spec, CONTRACT_KEYS, CONTRACT_KEYS)
         provider = r.name((*path, "provider"), spec["provider"], known.providers, "provider")
+        region = known.region(r, (*path, "region"), provider, spec["region"])
+        accelerator = r.name((*path, "accelerator"), spec["accelerator"], known.accelerators,
+                             "accelerator")
+        offered = known.offered.get((provider, region), set())
+        if accelerator not in offered:
+            raise r.error((*path, "accelerator"), (
+                f"the catalog has no offering of {accelerator} in {provider} {region}; "
+                f"offered there: {', '.join(sorted(offered)) or 'nothing'}"))
         rows.append({
-            "provider": provider,
-            "region": known.region(r, (*path, "region"), provider, spec["region"]),
-            "accelerator": r.name((*path, "accelerator"), spec["accelerator"],
-                                  known.accelerators, "accelerator"),
-            "chips": r.integer((*path, "chips"), spec["chips"]),
+            "provider": provider, "region": region, "accelerator": accelerator,
+            "chips": r.integer((*path, "chips"), spec["chips"], high=MAX_CHIPS),
             "start": r.month((*path, "start"), spec["start"]),
-            "months": r.integer((*path, "months"), spec["months"]),
+            "months": r.integer((*path, "months"), spec["months"], high=MAX_MONTHS),
             "price_per_chip_hour": r.number((*path, "price_per_chip_hour"),
-                                            spec["price_per_chip_hour"], 0),
+                                            spec["price_per_chip_hour"], 0, MAX_PRICE,
+                                            high_open=True),
         })
     return pd.DataFrame(rows, columns=list(CONTRACT_KEYS))
 
@@ -547,8 +665,55 @@ def _network(r: _Reader, value: object, markets: pd.DataFrame,
             provider, _, region = target.partition("/")
             r.name((*path, target), provider, known.providers, "provider")
             known.region(r, (*path, target), provider, region)
-            rtt[(m, provider, region)] = r.number((*path, target), ms, 0)
+            rtt[(m, provider, region)] = r.number((*path, target), ms, 0, MAX_RTT_MS)
     return rtt
+
+
+def _term(r: _Reader, path: Path_, value: object, catalog: Catalog) -> int:
+    """A commitment term the optimizer may buy; one nobody sells is a warning."""
+    term = r.integer(path, value, high=MAX_MONTHS)
+    sold = set(catalog.commitments["term_months"])
+    if term not in sold:
+        r.warn(path, f"no provider in the catalog sells a {term}-month commitment, so this "
+                     f"term buys nothing (sold: {', '.join(map(str, sorted(sold))) or 'none'})")
+    return term
+
+
+def _check_size(r: _Reader, workloads: dict[str, Workload], catalog: Catalog,
+                terms: tuple[int, ...], months: int) -> None:
+    """Refuse, before anything is allocated, a model larger than this machine's memory.
+
+    Variables ~ (serving options + purchase classes) x months, where a serving option is a
+    market with demand x a site whose accelerator has throughput rows for the model (x 2
+    with spot) and a purchase class an offering x (on-demand, spot, each term): an upper
+    bound, since latency, residency and dominated instances prune more."""
+    off = catalog.offerings
+    sites = off[["provider", "region", "accelerator"]].drop_duplicates()
+    options = 0
+    for w in workloads.values():
+        rows = sites[sites["accelerator"].isin(
+            catalog.throughput.loc[catalog.throughput["model"] == w.model, "accelerator"])]
+        if w.providers is not None:
+            rows = rows[rows["provider"].isin(w.providers)]
+        if w.accelerators is not None:
+            rows = rows[rows["accelerator"].isin(w.accelerators)]
+        markets = sum(d.max() > 0 for d in w.demand.values())
+        options += markets * len(rows) * (2 if w.spot > 0 else 1)
+    variables = (options + len(off) * (2 + len(terms))) * months
+    need, have = variables * BYTES_PER_VARIABLE, memory_bytes()
+    if need > have:
+        raise r.error(("horizon", "months"), (
+            f"the model would have about {variables:.3g} variables and need about "
+            f"{need / 2**30:,.0f} GB, more than this machine's {have / 2**30:,.0f} GB; plan "
+            "fewer months, workloads or markets, or restrict providers and accelerators"))
+
+
+def memory_bytes() -> int:
+    """Physical memory of this machine (8 GB where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 8 * 2**30
 
 
 def contract_months(contracts: pd.DataFrame, start: int, months: int) -> np.ndarray:

@@ -162,7 +162,7 @@ def test_cli_errors(scenario, monkeypatch):
     assert "unknown key 'discont'; closest known: discount" in run(
         "--set", "providers.aws.discont=0,0.1")
     assert "--set providers.aws.discount=2: providers.aws.discount: expected a number >= 0 " \
-           "and <= 1, got 2" in run("--set", "providers.aws.discount=0,2")
+           "and <= 0.9, got 2" in run("--set", "providers.aws.discount=0,2")
     assert "--set demand: expected a multiplier >= 0" in run("--set", "demand=-1")
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     assert "pip install 'inference-capacity-planner[ray]'" in run("--set", "demand=1",
