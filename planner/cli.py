@@ -124,11 +124,13 @@ def exit_code(plan) -> int:
 def warn_unproven(plan) -> None:
     """Say on stderr, loudly, that a plan whose search stopped early is not proven."""
     s = plan.solver
+    bound = s.get("bound")
+    how_far = (f"A plan may exist up to {money(plan.total_cost - bound)} ({percent(s['gap'])})"
+               f" cheaper than this one (best bound {money(bound)})" if bound is not None else
+               "No lower bound on cost was proven, so how far it is from the best is unknown")
     err.print(f"[bold red]NOT PROVEN OPTIMAL[/]: the search stopped after {s['seconds']:.0f} s "
-              f"(time limit or default patience). A plan may exist up to "
-              f"{money(plan.total_cost - s['bound'])} ({percent(s['gap'])}) cheaper than this "
-              f"one (best bound {money(s['bound'])}); --time-limit or --gap search longer.",
-              highlight=False, soft_wrap=True)
+              f"(time limit or default patience). {how_far}; --time-limit or --gap search "
+              f"longer.", highlight=False, soft_wrap=True)
 
 
 def print_warnings(scn) -> None:

@@ -205,7 +205,10 @@ def make_plan(pm: PlanModel, sol: Solution) -> Plan:
     plan = Plan(scn, status, spend[SPEND_COLUMNS], assignments,
                 _purchases(pm, bought, labels), unmet, served, unprotected, solver)
     total = plan.total_cost  # the gap is relative to the cost reported, contracts included
-    solver["gap"] = max(total - solver["bound"], 0.0) / total if total > 0 else 0.0
+    if not np.isfinite(solver["bound"]):  # no bound proven: JSON has no infinity
+        solver["bound"], solver["gap"] = None, None
+    else:
+        solver["gap"] = max(total - solver["bound"], 0.0) / total if total > 0 else 0.0
     return plan
 
 

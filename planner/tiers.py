@@ -304,7 +304,8 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
         if value > 2 * hold_tol(0.0) and not (
                 bound_ok and value <= lp_values[tier] + 2 * hold_tol(lp_values[tier])):
             improve = lex.whole if lex.coupled else lex.by_month
-            x, _, ok = improve(tier, x, gap=0.0, abs_gap=1e-6, patience=())
+            x, _, ok = improve(tier, x, gap=0.0, abs_gap=1e-6,
+                               patience=PATIENCE if gap is None else ())
             proven &= ok
             bound_ok = False
         lex.hold(tier, lex.value(tier, x))

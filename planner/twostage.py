@@ -278,6 +278,8 @@ def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None 
     expected = float(scn.futures.probability @ [p.total_cost for p in plans])
     info["gap"] = (expected - info["bound"]) / expected if expected > 0 else 0.0
     proven = info.pop("proven") and info["gap"] <= (gap if gap is not None else PROVEN)
+    if not np.isfinite(info["bound"]):  # no bound proven: JSON has no infinity
+        info["bound"], info["gap"] = None, None
     status = "time_limit" if not proven else \
         "unmet_demand" if any(len(p.unmet) for p in plans) else \
         "unprotected" if any(len(p.unprotected) for p in plans) else "optimal"

@@ -10,7 +10,15 @@ import pandas as pd
 from planner.report import Plan
 from planner.reports import html
 from planner.reports.files import staged
-from planner.reports.format import count, money, percent, rate, rounded, short_money
+from planner.reports.format import (
+    count,
+    gap_text,
+    money,
+    percent,
+    rate,
+    rounded,
+    short_money,
+)
 from planner.reports.xlsx import write_xlsx
 
 PURCHASE_SHOWN = ["provider", "region", "instance", "kind", "start", "instances", "chips",
@@ -57,10 +65,10 @@ def _headline(plan: Plan) -> list[str]:
                                  f"({percent(total / demand)} of demand)"), cls))
     head = [(f"<p class='meta'>status <b>{plan.status}</b>; {scn.month_labels[0]} to "
             f"{scn.month_labels[-1]}; catalog {scn.catalog.path}; {s['name']}, "
-            f"gap {percent(s['gap'])} (bound {money(s['bound'])})</p>"), html.cards(items)]
+            f"{gap_text(s, plan.total_cost)}</p>"), html.cards(items)]
     if plan.status == "time_limit":
-        head.insert(0, f"<p class='banner'>Not proven optimal: the search stopped with a gap "
-                       f"of {money(plan.total_cost - s['bound'])} ({percent(s['gap'])}).</p>")
+        head.insert(0, f"<p class='banner'>Not proven optimal: the search stopped "
+                       f"({gap_text(s, plan.total_cost)}).</p>")
     utilization = ", ".join(f"{w.name} {w.utilization:.0%}" for w in scn.workloads.values())
     head.append(f"<p>Tokens are the served peak output tokens/s held all month; capacity is "
                 f"planned at utilization {utilization}.</p>")
@@ -149,7 +157,7 @@ def futures_report(fp, tables: dict[str, pd.DataFrame]) -> str:
                       "bad" if fp.shortfall == "unmet" else "warn"))
     head = [(f"<p class='meta'>status <b>{fp.status}</b>; {len(fp.plans)} futures; "
             f"{scn.month_labels[0]} to {scn.month_labels[-1]}; catalog {scn.catalog.path}; "
-            f"{s['name']}, gap {percent(s['gap'])}</p>"), html.cards(items)]
+            f"{s['name']}, {gap_text(s, fp.expected_cost)}</p>"), html.cards(items)]
     charts = [html.fan(fp.cost_by_month(), fp.probability,
                        "Cost per month across futures (P10-P90 band, P50, each future)"),
               html.lines(_committed_vs_need(fp), "Chips committed and chips each future holds",

@@ -102,6 +102,14 @@ def signed_percent(value: float) -> str:
     return "+" + text if text and value > 0 else text
 
 
+def gap_text(solver: dict, total: float) -> str:
+    """`gap 0.012% ($1,234)`, or that no bound was proven."""
+    bound, gap = solver.get("bound"), solver.get("gap")
+    if bound is None or gap is None or not math.isfinite(bound) or not math.isfinite(gap):
+        return "no bound proven"
+    return f"gap {percent(gap)} ({money(max(total - bound, 0.0))})" if gap > 0 else "gap 0"
+
+
 FORMAT = {"money": money, "rate": rate, "count": count, "percent": percent,
           "signed money": signed_money, "signed percent": signed_percent}
 SIGNED = {"delta": "signed money", "pct": "signed percent"}

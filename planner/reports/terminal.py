@@ -13,7 +13,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from planner.reports.format import WRAPPING, by_unit, cells, header, kind, money
+from planner.reports.format import WRAPPING, by_unit, cells, gap_text, header, kind, money
 
 MIN_TEXT = 24  # free text (WRAPPING) wraps, but not narrower than this
 
@@ -120,8 +120,7 @@ def show(console: Console, frame: pd.DataFrame, title: str, **kw) -> None:
 
 def headline(plan) -> str:
     s = plan.solver
-    gap = f"gap {s['gap']:.3%} ({money(plan.total_cost - s['bound'])})" if s["gap"] > 0 \
-        else "gap 0"
+    gap = gap_text(s, plan.total_cost)
     return (f"[bold]{plan.scenario.name}[/]: {plan.status}, total cost "
             f"[bold]{money(plan.total_cost)}[/]\n"
             f"catalog {plan.scenario.catalog.path}; {s['name']}, {s['seconds']:.1f} s, "
@@ -199,8 +198,8 @@ def print_futures(console: Console, fp) -> None:
     s, scn = fp.solver, fp.scenario
     console.print(f"[bold]{scn.name}[/]: {fp.status}, expected cost "
                   f"[bold]{money(fp.expected_cost)}[/] over {len(fp.plans)} futures\n"
-                  f"catalog {scn.catalog.path}; {s['name']}, {s['seconds']:.1f} s, gap "
-                  f"{s['gap']:.3%}, {s['variables']:,} variables", highlight=False)
+                  f"catalog {scn.catalog.path}; {s['name']}, {s['seconds']:.1f} s, "
+                  f"{gap_text(s, fp.expected_cost)}", highlight=False)
     summary = fp.summary().dropna(subset=["value"])
     summary = summary.assign(value=[by_unit(v, u) for v, u in
                                     zip(summary["value"], summary["unit"])])
