@@ -48,7 +48,8 @@ def evaluate(job) -> tuple[float, np.ndarray, float]:
         _FUTURES[(key, f)] = (Lexicographic(pm), pm.commitment_ids)
     lex, commit = _FUTURES[(key, f)]
     lex.fix(commit, y)
-    _, values, _ = lex.lp("future LP")
+    _, values, _ = lex.lp("future LP", nearest=False)
+    lex.be.ipm = False  # next iterates only move y: dual simplex from this basis
     return values["cost"], lex.reduced[commit], values["unmet"] + values["unprotected"]
 
 

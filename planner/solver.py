@@ -117,6 +117,8 @@ class HighsBackend:
         model.a_matrix_.value_ = matrix.data
         h.passModel(model)
         self.integer = False
+        self.ipm = True  # LPs by interior point; False: simplex from the last basis (when
+        #                 only bounds change between solves, as in a Benders subproblem)
         self.handoff_seconds = time.perf_counter() - started
         self.name = f"HiGHS {h.version()}"
 
@@ -160,7 +162,7 @@ class HighsBackend:
                          INF if time_limit is None else max(float(time_limit), 0.01))
         h.setOptionValue("mip_rel_gap", float(gap))
         h.setOptionValue("mip_abs_gap", float(abs_gap))
-        h.setOptionValue("solver", "choose" if self.integer else "ipm")
+        h.setOptionValue("solver", "ipm" if self.ipm and not self.integer else "choose")
         if self.integer and start is not None:
             h.setSolution(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
                           np.asarray(start, dtype=float))

@@ -276,7 +276,7 @@ def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None 
     else:
         info["bound"] += contracts
     expected = float(scn.futures.probability @ [p.total_cost for p in plans])
-    info["gap"] = (expected - info["bound"]) / expected if expected > 0 else 0.0
+    info["gap"] = max(expected - info["bound"], 0.0) / expected if expected > 0 else 0.0
     proven = info.pop("proven") and info["gap"] <= (gap if gap is not None else PROVEN)
     if not np.isfinite(info["bound"]):  # no bound proven: JSON has no infinity
         info["bound"], info["gap"] = None, None
