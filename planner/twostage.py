@@ -19,6 +19,7 @@ when CVaR ties a future's months together through s_f.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -237,9 +238,19 @@ class FuturesPlan:
         futures = self.futures()
         by_month = self.cost_by_month().rename_axis("future").reset_index().melt(
             id_vars="future", var_name="month", value_name="cost")
+        names = self.scenario.futures.names
+
+        def rows(table: str) -> list[dict]:
+            frames = [getattr(p, table).assign(future=name) for name, p in zip(names, self.plans)]
+            return json.loads(pd.concat(frames, ignore_index=True).to_json(orient="records"))
+
+        expected = (self.cost_by_month().T @ self.probability).to_dict()
         return {"scenario": self.scenario.name, "status": self.status,
                 "catalog": str(self.scenario.catalog.path),
                 "expected_cost": self.expected_cost, "total_cost": self.expected_cost,
+                "cost_by_month": expected,
+                "purchases": json.loads(self.commitments().to_json(orient="records")),
+                "unmet": rows("unmet"), "unprotected": rows("unprotected"),
                 "cvar": self.cvar, "vss": self.vss, "evpi": self.evpi,
                 "p10": self.quantile(0.1), "p50": self.quantile(0.5),
                 "p90": self.quantile(0.9),
