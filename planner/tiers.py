@@ -44,6 +44,7 @@ FOLLOW_UP = 20.0
 PROVEN = 1e-3  # a plan within this of its bound (or of the gap asked for) is "optimal"
 SHORTCUT = 1e6  # USD per token/s-month unmet or unprotected in the one-LP first try
 TIEBREAK = 1e-7  # the most cost may move for round trips in a fractional plan
+NEAREST_NODES = 500  # branch-and-bound nodes for the nearest regions at equal cost, a month
 
 
 def hold_tol(value: float) -> float:
@@ -266,11 +267,11 @@ class Lexicographic:
 
     def nearest(self, x: np.ndarray, month: str) -> np.ndarray:
         """Tier 4 for one month: at no more cost, the purchases and serving with the least
-        round trip x tokens/s (equal-price regions: the nearer one). Briefly: no proof
-        is sought, any nearer plan of that cost will do."""
+        round trip x tokens/s (equal-price regions: the nearer one). A short search, by
+        nodes rather than seconds so that a busy machine gives the same plan."""
         self.hold("cost", self.value("cost", x))
         try:
-            x, _, _ = self.milp("rtt", x, 1e-4, f"MILP rtt {month}", stop=lambda s, b, lb: s > 1)
+            x, _, _ = self.milp("rtt", x, 1e-4, f"MILP rtt {month}", nodes=NEAREST_NODES)
         finally:
             self.hold("cost", None)
         return x
