@@ -132,7 +132,7 @@ class Plan:
                 ("commitments after the horizon", self.cost_after_horizon, "USD"),
                 ("signed contracts (inside the horizon)",
                  float(self.spend.loc[self.spend["kind"] == CONTRACT, "cost"].sum()), "USD"),
-                ("cost per 1M output tokens (served at peak all month)",
+                ("cost per 1M output tokens (peak rate all month)",
                  self.cost_per_million_tokens, "USD per 1M tokens"),
                 ("unmet demand", unmet, "tokens/s-months"),
                 ("unmet share of demand", unmet / demand, "share"),

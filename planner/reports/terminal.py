@@ -132,7 +132,8 @@ def print_plan(console: Console, plan) -> None:
     summary = plan.summary()
     summary = summary.assign(value=[by_unit(v, u) for v, u in
                                     zip(summary["value"], summary["unit"])])
-    show(console, summary[["item", "value"]].rename(columns={"item": "figure"}), "Summary")
+    show(console, summary[["item", "value"]].rename(columns={"item": "figure"}), "Summary",
+         ids=["figure"])
     months = plan.cost_by_month.rename_axis("month").reset_index()
     show(console, months, "Cost per month (inside the horizon)", limit=60)
     for by in ("provider", "accelerator", "kind"):
@@ -203,7 +204,8 @@ def print_futures(console: Console, fp) -> None:
     summary = fp.summary().dropna(subset=["value"])
     summary = summary.assign(value=[by_unit(v, u) for v, u in
                                     zip(summary["value"], summary["unit"])])
-    show(console, summary[["item", "value"]].rename(columns={"item": "figure"}), "Summary")
+    show(console, summary[["item", "value"]].rename(columns={"item": "figure"}), "Summary",
+         ids=["figure"])
     commitments = fp.commitments()
     if len(commitments):
         show(console, commitments[["provider", "region", "instance", "term_months", "start",
