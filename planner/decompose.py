@@ -45,11 +45,13 @@ def evaluate(job) -> tuple[float, np.ndarray, float]:
     key, scn, f, y = job
     if (key, f) not in _FUTURES:
         pm = build_model(future_scenario(scn, f))
-        _FUTURES[(key, f)] = (Lexicographic(pm), pm.commitment_ids)
+        lex = Lexicographic(pm)
+        lex.pm = None  # kept between iterates: only its solver's copy of the model is needed
+        _FUTURES[(key, f)] = (lex, pm.commitment_ids)
     lex, commit = _FUTURES[(key, f)]
     lex.fix(commit, y)
     _, values, _ = lex.lp("future LP", nearest=False)
-    lex.be.ipm = False  # next iterates only move y: dual simplex from this basis
+    lex.be.lean()  # next iterates only move y: dual simplex from this basis, 1/30 the memory
     return values["cost"], lex.reduced[commit], values["unmet"] + values["unprotected"]
 
 
