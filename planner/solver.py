@@ -96,15 +96,7 @@ class HighsBackend:
         a = lp.arrays()
         self.n_cols, self.n_rows = a["A"].shape[1], a["A"].shape[0]
         self.integer_cols = np.flatnonzero(a["integer"]).astype(np.int32)
-        with _no_banner():
-            self.h = highspy.Highs()
-        h = self.h
-        h.setOptionValue("output_flag", False)
-        if threads is not None:
-            # one thread scheduler serves a process's solves, started by the first; a solve
-            # asking for another number of threads fails ("Not Set") unless it starts afresh
-            highspy.Highs.resetGlobalScheduler(True)
-            h.setOptionValue("threads", int(threads))
+        self.threads = threads
         model = highspy.HighsLp()
         model.num_col_, model.num_row_ = self.n_cols, self.n_rows
         model.col_cost_, model.col_lower_, model.col_upper_ = a["cost"], a["lower"], a["upper"]
@@ -115,13 +107,44 @@ class HighsBackend:
         model.a_matrix_.start_ = matrix.indptr.astype(np.int32)
         model.a_matrix_.index_ = matrix.indices.astype(np.int32)
         model.a_matrix_.value_ = matrix.data
-        h.passModel(model)
+        self._open(model)
+        self._parked = None  # (model, basis) while lean() has freed the solver
         self.integer = False
         self.ipm = True  # LPs by interior point; False: simplex from the last basis (when
         #                 only bounds change between solves, as in a Benders subproblem)
-        self.basis = None  # a basis kept while the solver's own data is freed (lean())
         self.handoff_seconds = time.perf_counter() - started
-        self.name = f"HiGHS {h.version()}"
+        self.name = f"HiGHS {self._h.version()}"
+
+    def _open(self, model) -> None:
+        """A new HiGHS holding `model`."""
+        with _no_banner():
+            h = self._hs.Highs()
+        h.setOptionValue("output_flag", False)
+        if self.threads is not None:
+            # one thread scheduler serves a process's solves, started by the first; a solve
+            # asking for another number of threads fails ("Not Set") unless it starts afresh
+            self._hs.Highs.resetGlobalScheduler(True)
+            h.setOptionValue("threads", int(self.threads))
+        h.passModel(model)
+        self._h = h
+
+    @property
+    def h(self):
+        """The solver; after lean(), a new one from the parked model and basis."""
+        if self._h is None:
+            model, basis = self._parked
+            self._open(model)
+            self._h.setBasis(basis)
+            self._parked = None
+        return self._h
+
+    def lean(self) -> None:
+        """Keep the model (with its added rows and bounds) and the last basis as plain data
+        and free the solver: HiGHS keeps 20 MiB of working data on an M fleet model after a
+        solve, even after clearSolver. The next solve starts from that basis by simplex."""
+        self._parked = (self._h.getLp(), self._h.getBasis())
+        self._h = None
+        self.ipm = False
 
     def set_objective(self, c: np.ndarray) -> None:
         self.h.changeColsCost(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
@@ -166,9 +189,6 @@ class HighsBackend:
         h.setOptionValue("mip_abs_gap", float(abs_gap))
         h.setOptionValue("mip_max_nodes", 2**31 - 1 if nodes is None else int(nodes))
         h.setOptionValue("solver", "ipm" if self.ipm and not self.integer else "choose")
-        if self.basis is not None:
-            h.setBasis(self.basis)
-            self.basis = None
         if self.integer and start is not None:
             h.setSolution(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
                           np.asarray(start, dtype=float))
@@ -192,13 +212,6 @@ class HighsBackend:
             finally:
                 h.setOptionValue("presolve", "choose")
         return self._result(seconds)
-
-    def lean(self) -> None:
-        """Free the solver's working data (factors, interior point workspace: 20 MiB on an M
-        fleet model), keeping the model and the last basis to start the next solve from."""
-        self.basis = self.h.getBasis()
-        self.h.clearSolver()
-        self.ipm = False
 
     def _watch(self, stage, progress, stop) -> None:
         cb = self._hs.cb.HighsCallbackType
