@@ -6,7 +6,9 @@ at their optimum by an extra row `tier value <= optimum (+ a hair)`; no penalty 
 tier against another, so a MIP gap is always a gap in one tier's own units, and the cost
 gap is in dollars.
 
-1. LP relaxation, tier by tier. For `integer: false` this is the plan.
+1. LP relaxation, tier by tier - in one LP when a penalty on tiers 1-2 leaves them at zero
+   (which proves them). For `integer: false` this is the plan; there tier 4 is a weight on
+   round trips so small that cost moves by at most TIEBREAK of itself (reported as gap).
 2. A whole-instance start: the LP plan's instances rounded up. Rounding up never changes
    serving, so unmet and unprotected demand stay at their LP optimum (which proves tiers 1
    and 2) unless rounding breaks a limit or the budget; then the instances in the broken
@@ -19,10 +21,13 @@ gap is in dollars.
    commitment held one month at a time (a relaxation), and when it is not close enough the
    whole model runs as one MILP from the plan so far, whose better commitments are then
    polished month by month again.
-4. Serving re-optimised with the purchases fixed: tiers 1, 2 and round trips.
-Round trips decide between equal-cost purchases in the LP, whose rounding starts every
-MILP; a MILP plan replaces its start only when strictly better in its tier.
-A time limit returns the best plan found, never worse than the rounded start.
+4. Tier 4 with whole instances: after each month's cost MILP, a short MILP of round trips
+   with that cost held (equal-price regions: the nearer), by a node limit so that a busy
+   machine gives the same plan; a MILP plan replaces its start only when strictly better
+   in its tier. Last, serving re-optimised with the purchases fixed.
+Searches stop at DEFAULT_GAP, or with time at the PATIENCE gaps; "optimal" means proven
+within PROVEN (or the gap asked for). A time limit returns the best plan found, never
+worse than the rounded start.
 """
 
 from __future__ import annotations
