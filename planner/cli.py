@@ -174,7 +174,8 @@ Ray = Annotated[str | None, typer.Option(
 
 @app.command(cls=_BareRay)
 def solve(scenario: ScenarioArg,
-          format: Annotated[Format, typer.Option("--format", help="table or json")] =
+          format: Annotated[Format, typer.Option(
+              "--format", metavar="table|json", help="Tables, or one JSON object")] =
           Format.table,
           out_dir: OutDir = None,
           time_limit: Annotated[float | None, typer.Option(
@@ -246,7 +247,8 @@ def solve_futures(scn, format: Format, out_dir: Path | None, time_limit, gap, th
 
 @app.command()
 def explain(scenario: ScenarioArg,
-            format: Annotated[Format, typer.Option("--format", help="table or json")] =
+            format: Annotated[Format, typer.Option(
+              "--format", metavar="table|json", help="Tables, or one JSON object")] =
             Format.table,
             solver: Annotated[str, typer.Option(metavar="NAME", help="auto or highs")] = "auto"
             ) -> None:
@@ -276,7 +278,9 @@ def diff(a: Annotated[Path, typer.Argument(metavar="A", help="Scenario YAML or `
                                            "JSON")],
          b: Annotated[Path, typer.Argument(metavar="B", help="Scenario YAML or `plan solve` "
                                            "JSON")],
-         format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.table,
+         format: Annotated[DiffFormat, typer.Option(
+             "--format", metavar="table|json|csv", help="Tables, one JSON object or one CSV")]
+         = DiffFormat.table,
          out_dir: Annotated[Path | None, typer.Option(
              "--out", metavar="DIR", help="Write the tables as CSV and diff.xlsx into DIR")]
          = None) -> None:
