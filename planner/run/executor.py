@@ -2,7 +2,10 @@
 
 `executor(workers, ray)` picks one; `Executor.map(fn, items)` runs `fn` (a top-level,
 picklable function of one item) on every item and returns the results in the order of the
-items. As a context manager an executor shuts down the pool, or the Ray it started.
+items. Item i always runs on worker i mod the number of workers, map after map, so that a
+worker may keep what it built for its items (decompose.py keeps each future's model there
+between iterates: a future landing on another worker would be built again). As a context
+manager an executor shuts down the processes, or the Ray it started.
 """
 
 from __future__ import annotations
@@ -42,17 +45,22 @@ class Executor:
 
 class _Processes(Executor):
     """Local worker processes, spawned fresh: each imports the planner itself and inherits
-    no solver state or threads from this one."""
+    no solver state or threads from this one. One pool of one process a worker, so that an
+    item's worker is fixed."""
 
     def __init__(self, workers: int):
-        self.pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"))
+        context = multiprocessing.get_context("spawn")
+        self.pools = [concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+                      for _ in range(workers)]
 
     def map(self, fn: Callable, items: list) -> list:
-        return list(self.pool.map(fn, items))
+        done = [self.pools[i % len(self.pools)].submit(fn, item)
+                for i, item in enumerate(items)]
+        return [d.result() for d in done]
 
     def close(self) -> None:
-        self.pool.shutdown(cancel_futures=True)
+        for pool in self.pools:
+            pool.shutdown(cancel_futures=True)
 
 
 class _Ray(Executor):
@@ -67,6 +75,7 @@ class _Ray(Executor):
         except ImportError:
             raise PlanError(RAY_MISSING, path="--ray") from None
         self.ray, self.address, self.workers, self.started = ray, address, workers, False
+        self.actors: list = []
 
     def map(self, fn: Callable, items: list) -> list:
         if not self.ray.is_initialized():
@@ -77,13 +86,27 @@ class _Ray(Executor):
             self.ray.init(**where, runtime_env={"py_modules": [planner]},
                           logging_level=logging.ERROR)
             self.started = True
-        task = self.ray.remote(num_cpus=1)(fn)
-        return self.ray.get([task.remote(item) for item in items])
+        if not self.actors:  # one actor a CPU: a process each that keeps its items' state
+            actor = self.ray.remote(num_cpus=1)(_Worker)
+            cpus = int(self.ray.cluster_resources().get("CPU", 1))
+            self.actors = [actor.remote() for _ in range(max(cpus, 1))]
+        return self.ray.get([self.actors[i % len(self.actors)].run.remote(fn, item)
+                             for i, item in enumerate(items)])
 
     def close(self) -> None:
+        for actor in self.actors:
+            self.ray.kill(actor)
+        self.actors = []
         if self.started:
             self.ray.shutdown()
             self.started = False
+
+
+class _Worker:
+    """A Ray actor: runs the items given to it, in its own long-lived process."""
+
+    def run(self, fn: Callable, item):
+        return fn(item)
 
 
 def executor(workers: int | None = None, ray: str | bool | None = None) -> Executor:
