@@ -321,12 +321,7 @@ def sweep(scenario: ScenarioArg,
               help="A scenario key as in error messages (providers.aws.discount, "
                    "workloads.chat.slo.ttft_ms) or demand (a multiplier on all demand), and "
                    "its values; repeat for more keys")],
-          workers: Annotated[int | None, typer.Option(
-              metavar="N", help="Local worker processes (default: one per CPU; 1 solves in "
-                                "this process)")] = None,
-          ray: Annotated[str | None, typer.Option(
-              "--ray", metavar="[ADDRESS]", help="Solve on Ray: a local one, or the cluster at "
-                                                 "ADDRESS (pip install '.[ray]')")] = None,
+          workers: Workers = None, ray: Ray = None,
           out_dir: Annotated[Path | None, typer.Option(
               "--out", metavar="DIR", help="Write sweep.csv, sweep.xlsx and sweep.html into "
                                            "DIR")] = None,
@@ -531,7 +526,10 @@ def bench(sizes: Annotated[list[str] | None, typer.Argument(
               metavar="[SIZE]...", help="S, M, L, S-milp, M-milp, L-milp (default S M L); "
                                         "across futures M-f20 (extensive form), M-d200 "
                                         "(decomposed)")] = None,
-          workers: Workers = 1, ray: Ray = None,
+          workers: Annotated[int, typer.Option(
+              metavar="N", help="Local worker processes for the futures sizes (1: this "
+                                "process, so that timings compare)")] = 1,
+          ray: Ray = None,
           out_dir: Annotated[Path | None, typer.Option(
               "--out", metavar="DIR", help="Scenarios, plans and bench.json (default: a new "
                                            "temporary folder, named at the end)")] = None,
