@@ -19,7 +19,7 @@ def plan_summary(plan: Plan | dict) -> dict:
     """The comparable parts of a plan, from a Plan or from `plan solve --format json`."""
     if isinstance(plan, Plan):
         plan = plan.to_dict()
-    return {"total": {"total_cost": plan["total_cost"]},
+    return {"total": {"total cost": plan["total_cost"]},
             **{by: plan[f"cost_by_{by}"] for by in BREAKDOWNS},
             "purchases": pd.DataFrame(plan["purchases"], columns=PURCHASE_COLUMNS)}
 

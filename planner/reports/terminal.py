@@ -16,11 +16,13 @@ from rich.table import Table
 from planner.reports.format import WRAPPING, by_unit, cells, gap_text, header, kind, money
 
 MIN_TEXT = 24  # free text (WRAPPING) wraps, but not narrower than this
+SHORT_HEADER = 10  # characters of a header never wrapped
 
 
 def _width(texts: pd.Series, title: str, wraps: bool) -> int:
     longest = int(texts.map(len).max()) if len(texts) else 0
-    head = max((len(word) for word in header(title).split()), default=0)
+    words = header(title)  # a short header stays on one line, a long one wraps at spaces
+    head = len(words) if len(words) <= SHORT_HEADER else max(map(len, words.split()))
     if wraps:
         return max(min(longest, MIN_TEXT), head)
     return max(longest, head, 1)
