@@ -302,7 +302,7 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
     if fix is not None:
         lex.fix(*fix)
     # whole instances take tier 4 month by month (nearest): the LP is their start and bound
-    x, lp_values, duals = lex.lp(nearest=not pm.scenario.integer and tie_break)
+    x, lp_values, duals = lex.lp(nearest=tie_break)
     if not pm.scenario.integer:  # bound: the cost LP; the tie-break moved cost within it
         return _solution(lex, "optimal", x, lp_values["cost"], duals, relaxed=False)
 

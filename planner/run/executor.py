@@ -11,6 +11,7 @@ manager an executor shuts down the processes, or the Ray it started.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from planner.errors import PlanError
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+BLAS_THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 RAY_MISSING = ("Ray is not installed; it is an optional dependency: "
                "pip install 'inference-capacity-planner[ray]'")
 
@@ -52,6 +54,9 @@ class _Processes(Executor):
         context = multiprocessing.get_context("spawn")
         self.pools = [concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
                       for _ in range(workers)]
+        with _one_blas_thread():  # started now, with the environment they read at import
+            for started in [pool.submit(os.getpid) for pool in self.pools]:
+                started.result()
 
     def map(self, fn: Callable, items: list) -> list:
         done = [self.pools[i % len(self.pools)].submit(fn, item)
@@ -61,6 +66,23 @@ class _Processes(Executor):
     def close(self) -> None:
         for pool in self.pools:
             pool.shutdown(cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Workers' BLAS on one thread each, as Ray gives its workers: otherwise each worker's
+    idle BLAS threads spin on the cores the other workers solve on (2 workers on 2 cores
+    ran 1.16x faster than one instead of 1.8x)."""
+    saved = {name: os.environ.get(name) for name in BLAS_THREADS}
+    os.environ.update(dict.fromkeys(BLAS_THREADS, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name)
+            else:
+                os.environ[name] = value
 
 
 class _Ray(Executor):
