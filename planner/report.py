@@ -38,7 +38,7 @@ class Plan:
 
     TABLES: ClassVar[tuple[str, ...]] = (
         "summary", "cost_by_month", "cost_by_provider", "cost_by_accelerator", "cost_by_kind",
-        "unit_costs", "spend", "assignments", "purchases", "unmet", "unprotected")
+        "unit_costs", "spend", "assignments", "purchases", "contracts", "unmet", "unprotected")
 
     scenario: Scenario
     status: str  # "optimal", "unmet_demand", "unprotected" or "time_limit"
@@ -107,6 +107,19 @@ class Plan:
             {w.name: w.utilization for w in self.scenario.workloads.values()})
         return table.reset_index()
 
+    def contracts(self) -> pd.DataFrame:
+        """Signed contracts inside the horizon, per provider, region and accelerator:
+        months, chips held, cost (paid whatever the plan does) and the share of the held
+        chip-months that serve demand."""
+        keys = ["provider", "region", "accelerator"]
+        held = self.spend[self.spend["kind"] == CONTRACT].groupby(keys).agg(
+            months=("month", "nunique"), chips=("chips", "max"), chip_months=("chips", "sum"),
+            cost=("cost", "sum"))
+        used = self.assignments[self.assignments["kind"] == CONTRACT].groupby(keys)[
+            "chips"].sum()
+        held["used_share"] = used.reindex(held.index, fill_value=0.0) / held["chip_months"]
+        return held.drop(columns="chip_months").reset_index()
+
     def cost_per_workload(self) -> pd.DataFrame:
         """Per workload over the horizon: tokens (millions), cost, $ per 1M tokens."""
         table = self.unit_costs().groupby("workload").agg(
@@ -149,7 +162,8 @@ class Plan:
                 "cost_by_kind": self.cost_by("kind").reset_index(),
                 "unit_costs": self.unit_costs(),
                 "spend": self.spend, "assignments": self.assignments,
-                "purchases": self.purchases, "unmet": self.unmet,
+                "purchases": self.purchases, "contracts": self.contracts(),
+                "unmet": self.unmet,
                 "unprotected": self.unprotected}
 
     def to_dict(self) -> dict:

@@ -86,6 +86,11 @@ def test_contract_is_paid_and_used_first(make):
     assert plan.total_cost == pytest.approx(signed + 80 * 672)
     used = plan.assignments.groupby("kind")["chips"].sum()
     assert used.to_dict() == pytest.approx({"contract": 4, "on-demand": 4})
+    # the contracts table: 4000 tok/s use 2 of its 4 chips
+    half = planner.solve(make(FEB + workload("{us-east: 4000}") + contract)).contracts()
+    assert half.to_dict("records") == [pytest.approx(
+        {"provider": "aws", "region": "us-east-1", "accelerator": "h100-sxm", "months": 1,
+         "chips": 4, "cost": signed, "used_share": 0.5})]
     # ended before the horizon: nothing paid, nothing held
     old = contract.replace("months: 8", "months: 7")
     assert cost(make(FEB + workload("{us-east: 8000}") + old)) == pytest.approx(80 * 672)

@@ -111,9 +111,11 @@ def report(plan: Plan, extra: dict[str, pd.DataFrame]) -> str:
                 "Cost per accelerator": plan.cost_by("accelerator").reset_index(),
                 "Cost per kind": plan.cost_by("kind").reset_index(),
                 "Cost per 1M output tokens per workload": plan.cost_per_workload(),
+                "Signed contracts (used: share of their chip-months serving)":
+                    plan.contracts(),
                 "Purchases": plan.purchases[PURCHASE_SHOWN], **extra}
     sections = {k: v for k, v in sections.items()
-                if len(v) or k not in ("Unmet demand", "Unprotected demand")}
+                if len(v) or not k.startswith(("Unmet", "Unprotected", "Signed"))}
     return html.page(f"{plan.scenario.name}: plan", _headline(plan), _charts(plan), sections)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 MONEY = {"cost", "monthly_cost", "cost_in_horizon", "cost_after_horizon", "total_cost",
          "value_usd", "a", "b", "delta", "expected_cost", "cvar", "usd", "bound"}
 RATES = {"usd_per_1m_tokens", "usd_per_chip_hour", "price", "marginal", "excluded_best"}
-PERCENT = {"pct", "share", "utilization", "gap", "probability"}
+PERCENT = {"pct", "share", "used_share", "utilization", "gap", "probability"}
 WRAPPING = {"meaning", "reason", "source", "why"}  # free text, wrapped where shown
 HEADERS = {
     "tokens_per_s": "tokens/s", "tokens_millions": "tokens (millions)",
@@ -24,7 +24,7 @@ HEADERS = {
     "term_months": "term (months)", "tokens_per_s_per_chip": "tokens/s per chip",
     "ttft_ms": "TTFT ms", "tpot_ms": "TPOT ms", "rtt_ms": "round trip ms",
     "instances_a": "instances A", "instances_b": "instances B", "pct": "change",
-    "a": "A", "b": "B", "delta": "B - A", "failed": "if this fails",
+    "a": "A", "b": "B", "delta": "B - A", "used_share": "used", "failed": "if this fails",
     "unmet": "unmet tokens/s-months", "unprotected": "unprotected tokens/s-months",
     "peak_mib": "peak MiB", "worker_peak_mib": "worker peak MiB", "to_1pct_s": "s to 1 %",
     "to_0.1pct_s": "s to 0.1 %",

@@ -143,6 +143,10 @@ def print_plan(console: Console, plan) -> None:
         show(console, table, f"Cost per {by} (inside the horizon)")
     show(console, plan.cost_per_workload(), "Cost per 1M output tokens (peak rate all month, "
          "capacity planned at the stated utilization)")
+    contracts = plan.contracts()
+    if len(contracts):
+        show(console, contracts, "Signed contracts (paid whatever the plan does; used: the "
+             "share of their chip-months that serve demand)")
     bought = plan.purchases
     commits = bought[bought["kind"].str.startswith("commit")]
     if len(commits):
