@@ -47,6 +47,7 @@ PATIENCE = ((5.0, 1e-5), (20.0, 1e-4), (40.0, 1e-3), (90.0, 1e-2),  # gaps (spre
 ENOUGH = 1e-4  # as one MILP, nor is one whose months took longer than FOLLOW_UP seconds
 FOLLOW_UP = 20.0
 PROVEN = 1e-3  # a plan within this of its bound (or of the gap asked for) is "optimal"
+BOUND_PATIENCE = ((0.0, PROVEN / 4), *PATIENCE)  # a bound close enough to prove is enough
 SHORTCUT = 1e6  # USD per token/s-month unmet or unprotected in the one-LP first try
 TIEBREAK = 1e-7  # the most cost may move for round trips in a fractional plan
 NEAREST_NODES = 500  # branch-and-bound nodes for the nearest regions at equal cost, a month
@@ -292,7 +293,8 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
                 gap: float | None = None, threads: int | None = None,
                 progress: Callable[[Progress], None] | None = None,
                 deadline: _Deadline | None = None, tie_break: bool = True,
-                fix: tuple[np.ndarray, np.ndarray] | None = None) -> Solution:
+                fix: tuple[np.ndarray, np.ndarray] | None = None,
+                patience=PATIENCE) -> Solution:
     """The plan of spec section 4 (section 6 for whole instances): see the module doc.
     Without `tie_break`, tier 4 is skipped (for a bound on cost only); `fix` holds
     (columns, values) decided elsewhere (a first stage)."""
@@ -318,13 +320,13 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
                 bound_ok and value <= lp_values[tier] + 2 * hold_tol(lp_values[tier])):
             improve = lex.whole if lex.coupled else lex.by_month
             x, _, ok = improve(tier, x, gap=0.0, abs_gap=1e-6,
-                               patience=PATIENCE if gap is None else ())
+                               patience=patience if gap is None else ())
             proven &= ok
             bound_ok = False
         lex.hold(tier, lex.value(tier, x))
 
     lower = lp_values["cost"] if bound_ok else -INF
-    x, lower = _least_cost(lex, x, lower, gap, at_zero=max(
+    x, lower = _least_cost(lex, x, lower, gap, patience, at_zero=max(
         lex.value("unmet", x), lex.value("unprotected", x)) <= 2 * hold_tol(0.0))
     proven &= not _open(lex.value("cost", x), lower, PROVEN if gap is None else gap)
     x = lex.serve(np.round(x[pm.buy_ids]))
@@ -333,11 +335,11 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
 
 
 def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | None,
-                at_zero: bool) -> tuple[np.ndarray, float]:
+                patience, at_zero: bool) -> tuple[np.ndarray, float]:
     """Tier 3 with whole instances (tiers 1-2 held): month by month; with commitments, a
     monthly-commitment bound and, early enough, one whole MILP. Returns (plan, bound)."""
     target = DEFAULT_GAP if gap is None else gap
-    patience = PATIENCE if gap is None else ()
+    patience = patience if gap is None else ()
     enough = ENOUGH if gap is None else gap
     started = time.perf_counter()
 
@@ -376,7 +378,7 @@ def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> floa
     if relaxed is None:
         return -INF
     sol = solve_tiers(relaxed, lex.solver, threads=lex.threads, gap=gap,
-                      deadline=lex.deadline, tie_break=False)
+                      deadline=lex.deadline, tie_break=False, patience=BOUND_PATIENCE)
     lex.stages += [{**s, "stage": "bound: " + s["stage"]} for s in sol.stages]
     return sol.bound
 
