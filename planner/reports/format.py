@@ -107,7 +107,8 @@ def gap_text(solver: dict, total: float) -> str:
     bound, gap = solver.get("bound"), solver.get("gap")
     if bound is None or gap is None or not math.isfinite(bound) or not math.isfinite(gap):
         return "no bound proven"
-    return f"gap {percent(gap)} ({money(max(total - bound, 0.0))})" if gap > 0 else "gap 0"
+    usd = max(total - bound, 0.0)
+    return f"gap {percent(gap)} ({money(usd)})" if usd >= 0.005 else "gap 0"
 
 
 FORMAT = {"money": money, "rate": rate, "count": count, "percent": percent,
