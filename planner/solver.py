@@ -100,6 +100,7 @@ class HighsBackend:
         model = highspy.HighsLp()
         model.num_col_, model.num_row_ = self.n_cols, self.n_rows
         model.col_cost_, model.col_lower_, model.col_upper_ = a["cost"], a["lower"], a["upper"]
+        self.c = a["cost"]
         model.row_lower_, model.row_upper_ = a["row_lower"], a["row_upper"]
         matrix = a["A"]
         model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -147,8 +148,8 @@ class HighsBackend:
         self.ipm = False
 
     def set_objective(self, c: np.ndarray) -> None:
-        self.h.changeColsCost(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
-                              np.asarray(c, dtype=float))
+        self.c = np.asarray(c, dtype=float)
+        self.h.changeColsCost(self.n_cols, np.arange(self.n_cols, dtype=np.int32), self.c)
 
     def add_row(self, coefs: np.ndarray, lower: float, upper: float) -> int:
         cols = np.flatnonzero(coefs).astype(np.int32)
@@ -203,15 +204,24 @@ class HighsBackend:
                 h.stopCallback(self._hs.cb.HighsCallbackType.kCallbackMipInterrupt)
                 h.stopCallback(self._hs.cb.HighsCallbackType.kCallbackMipImprovingSolution)
         seconds = time.perf_counter() - started
-        if h.getModelStatus() == self._hs.HighsModelStatus.kSolveError and \
-                h.getOptionValue("presolve") != "off":
-            # seen when presolve empties a MIP and its postsolved plan breaks a row by 1e-6
+        failed = h.getModelStatus() == self._hs.HighsModelStatus.kSolveError
+        result = None if failed else self._result(seconds)
+        # Seen with presolve on: a MIP it empties fails when its postsolved plan breaks a
+        # row by 1e-6; a MIP given a start reports the optimum's objective but returns the
+        # start as its plan. Either way the solve is run again without presolve.
+        if (failed or not self._consistent(result)) and h.getOptionValue("presolve") != "off":
             h.setOptionValue("presolve", "off")
             try:
                 return self.run(time_limit, gap, abs_gap, start, stage, progress, stop, nodes)
             finally:
                 h.setOptionValue("presolve", "choose")
-        return self._result(seconds)
+        return result if result is not None else self._result(seconds)
+
+    def _consistent(self, run: Run) -> bool:
+        """Whether the plan returned has the objective value reported."""
+        if run.x is None:
+            return True
+        return abs(float(self.c @ run.x) - run.objective) <= 1e-6 * max(1.0, abs(run.objective))
 
     def _watch(self, stage, progress, stop) -> None:
         cb = self._hs.cb.HighsCallbackType

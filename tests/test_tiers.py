@@ -116,3 +116,21 @@ def test_whole_instances_match_cbc(make):
     path = make(body)
     assert planner.solve(path).total_cost == pytest.approx(
         planner.solve(path, solver="cbc").total_cost, rel=1e-6)
+
+
+def test_a_start_plan_never_hides_the_optimum(make):
+    # HiGHS given a start (a 12-month commitment bought in April, paid mostly after the
+    # horizon) reported the optimum's objective but returned the start as its plan; the
+    # solve is then run again without presolve. Optimum, January to April (2,880 hours):
+    # gcp 3 a3 on-demand (88 $/h) + 1 a3 spot (30 $/h) for us-east, and aws eu-central-1
+    # 1 p5 on-demand (96 $/h, the aws limit of 8 chips) for eu (residency).
+    body = "horizon: {start: 2027-01, months: 4}\n" + \
+        workload("{us-east: 33000, eu: 2000}", utilization="0.6", spot="0.2",
+                 residency="{eu: [eu]}") + \
+        "resilience: {survive: region, keep: 0.5}\n" \
+        "limits:\n  - {provider: aws, chips: 8}\n" \
+        "purchase: {terms: [12], integer: true}\n"
+    plan = planner.solve(make(body))
+    assert plan.status == "unprotected"
+    assert plan.total_cost == pytest.approx((3 * 88 + 30 + 96) * 2880)
+    assert not plan.purchases["kind"].str.startswith("commit").any()
