@@ -337,7 +337,9 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
 def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | None,
                 patience, at_zero: bool) -> tuple[np.ndarray, float]:
     """Tier 3 with whole instances (tiers 1-2 held): month by month; with commitments, a
-    monthly-commitment bound and, early enough, one whole MILP. Returns (plan, bound)."""
+    monthly-commitment bound; when months are tied (commitments, or unmet or unprotected
+    totals held above zero, whose hair of slack months could trade) and early enough, one
+    whole MILP. Returns (plan, bound)."""
     target = DEFAULT_GAP if gap is None else gap
     patience = patience if gap is None else ()
     enough = ENOUGH if gap is None else gap
@@ -350,12 +352,13 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     lex.note(lex.value("cost", x), lower)
     x, slack, _ = lex.by_month("cost", x, target, patience=patience)
     cost = lex.value("cost", x)
-    if not lex.coupled:
+    apart = not lex.coupled and at_zero
+    if apart:
         lower = max(lower, cost - slack)
     elif _open(cost, lower, enough) and at_zero and not lex.deadline.over:
         lower = max(lower, _monthly_bound(lex.pm, lex, gap))
     lex.note(cost, lower)
-    if lex.coupled and _open(cost, lower, enough) and early():
+    if not apart and _open(cost, lower, enough) and early():
         before = x
         x, slack, _ = lex.whole("cost", x, target, patience=patience,
                                 offset=time.perf_counter() - started)
