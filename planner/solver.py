@@ -121,9 +121,6 @@ class HighsBackend:
         with _no_banner():
             h = self._hs.Highs()
         h.setOptionValue("output_flag", False)
-        # a MIP plan within the LP feasibility tolerance (default 1e-6): a month of it, held
-        # fixed while the next month is searched, must not break a row the LP checks at 1e-7
-        h.setOptionValue("mip_feasibility_tolerance", 1e-7)
         if self.threads is not None:
             # one thread scheduler serves a process's solves, started by the first; a solve
             # asking for another number of threads fails ("Not Set") unless it starts afresh

@@ -263,13 +263,35 @@ class Lexicographic:
             free = self.block == t
             self.be.set_bounds(cols, np.where(free, self.lower, x),
                                np.where(free, self.upper, x))
-            x, s, ok = self.milp(tier, x, gap / len(labels), f"MILP {tier} {label}",
+            def search(x: np.ndarray, label: str = label):
+                return self.milp(tier, x, gap / len(labels), f"MILP {tier} {label}",
                                  abs_gap=abs_gap, stop=_stop_rule(patience, 1 / len(labels)))
+            try:
+                x, s, ok = search(x)
+            except SolverFailed:
+                # a month searched before may break one of its rows by up to the MIP
+                # tolerance (1e-6), which no plan of this month can mend with that month
+                # fixed: serve the purchases afresh, then search this month again
+                x = self._settle(tier, x)
+                self.be.set_bounds(cols, np.where(free, self.lower, x),
+                                   np.where(free, self.upper, x))
+                x, s, ok = search(x)
             slack, proven = slack + s, proven and ok
             if tier == "cost" and self.tie_break:
                 x = self.nearest(x, label)
         self.be.set_bounds(cols, self.lower, self.upper)
         return x, slack, proven
+
+    def _settle(self, tier: str, x: np.ndarray) -> np.ndarray:
+        """`x`'s purchases with the best serving for `tier` (an LP, the held tiers kept)."""
+        buy = self.pm.buy_ids
+        bought = np.round(x[buy])
+        cols = np.arange(len(self.block), dtype=np.int32)
+        self.be.set_bounds(cols, self.lower, self.upper)
+        self.be.set_bounds(buy, bought, bought)
+        x = self._run(f"serving LP {tier}", self.c[tier]).x
+        x[buy] = bought
+        return x
 
     def nearest(self, x: np.ndarray, month: str) -> np.ndarray:
         """Tier 4 for one month: at no more cost, the purchases and serving with the least

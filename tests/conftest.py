@@ -42,19 +42,26 @@ markets:
 """
 
 
+def write_case(folder: Path, body: str, replace: dict | None = None,
+               **extra: list[str]) -> Path:
+    """The base catalog (tables in `replace` swapped, `extra` rows appended) in folder/cat
+    and a scenario of `body` on the markets above using it: the scenario's path."""
+    cat = folder / "cat"
+    cat.mkdir(parents=True, exist_ok=True)
+    for name, lines in TABLES.items():
+        rows = (replace or {}).get(name, lines)
+        rows = rows + [f"{r},{SRC}" for r in extra.get(name, [])]
+        (cat / f"{name}.csv").write_text("\n".join(rows) + "\n")
+    path = folder / "s.yaml"
+    path.write_text("catalog: cat\n" + MARKETS + textwrap.dedent(body))
+    return path
+
+
 @pytest.fixture
 def make(tmp_path: Path):
     """make(yaml_body, **table_rows) -> scenario path; extra rows are appended to a table."""
     def build(body: str, replace: dict | None = None, **extra: list[str]) -> Path:
-        cat = tmp_path / "cat"
-        cat.mkdir(exist_ok=True)
-        for name, lines in TABLES.items():
-            rows = (replace or {}).get(name, lines)
-            rows = rows + [f"{r},{SRC}" for r in extra.get(name, [])]
-            (cat / f"{name}.csv").write_text("\n".join(rows) + "\n")
-        path = tmp_path / "s.yaml"
-        path.write_text("catalog: cat\n" + MARKETS + textwrap.dedent(body))
-        return path
+        return write_case(tmp_path, body, replace, **extra)
     return build
 
 

@@ -1,10 +1,14 @@
-"""Residual check: rebuild every constraint of spec section 4 from a solved plan's tables.
+"""Residual check: rebuild every constraint of spec section 4 from a solved plan's tables;
+and whole-instance costs against a direct lexicographic solve. Many random scenarios:
+    python tests/test_residuals.py --seeds 200
 
 The plan is read only through what users see (assignments, spend, purchases, unmet,
 unprotected), so a mistake anywhere between the model and the report shows up here.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +18,7 @@ from planner.model import build_model
 from planner.report import NOISE, UNMET_TOL
 from planner.scenario import load_scenario
 
-from conftest import workload
+from conftest import workload, write_case
 
 TOL = 1e-5  # absolute, plus REL of the larger side: solver tolerances
 REL = 1e-7
@@ -144,3 +148,30 @@ def test_whole_instances_match_a_direct_lexicographic_solve(make, seed):
     plan = planner.solve(path)
     expected = direct_tiers(build_model(load_scenario(path)))
     assert plan.total_cost == pytest.approx(expected["cost"], rel=1e-6)
+
+
+def main() -> None:
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="Whole-instance plans of random scenarios "
+                                                 "against a direct lexicographic solve")
+    parser.add_argument("--seeds", type=int, default=200)
+    args = parser.parse_args()
+    worst = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(args.seeds):
+            body = random_body(seed).replace("integer: false", "integer: true")
+            path = write_case(Path(tmp) / str(seed), body)
+            plan = planner.solve(path)
+            check_plan(plan)
+            expected = direct_tiers(build_model(load_scenario(path)))["cost"]
+            off = abs(plan.total_cost - expected) / max(1.0, abs(expected))
+            worst = max(worst, off)
+            print(f"seed {seed}: {plan.status}, {plan.total_cost:,.2f} against "
+                  f"{expected:,.2f}{'  DIFFERENT' if off > 1e-6 else ''}", flush=True)
+    print(f"{args.seeds} scenarios, largest relative difference {worst:.1e}")
+
+
+if __name__ == "__main__":
+    main()
