@@ -164,6 +164,11 @@ class HighsBackend:
         self.h.changeColsBounds(len(cols), cols, np.asarray(lower, float),
                                 np.asarray(upper, float))
 
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The columns' current (lower, upper) bounds."""
+        lp = self.h.getLp()
+        return np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+
     def set_integer(self, on: bool) -> None:
         if on == self.integer or not len(self.integer_cols):
             self.integer = on and bool(len(self.integer_cols))
@@ -326,6 +331,11 @@ class PulpBackend:
     def set_bounds(self, cols, lower, upper) -> None:
         for j, lo, hi in zip(cols, lower, upper):
             self.xs[j].lowBound, self.xs[j].upBound = lo, (None if np.isinf(hi) else hi)
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lower = np.array([v.lowBound if v.lowBound is not None else -INF for v in self.xs])
+        upper = np.array([v.upBound if v.upBound is not None else INF for v in self.xs])
+        return lower, upper
 
     def set_integer(self, on: bool) -> None:
         cat = self._pulp.LpInteger if on else self._pulp.LpContinuous

@@ -238,7 +238,14 @@ class Lexicographic:
         from the nearest regions (tier 4), the MILP's equal-cost plans did not."""
         self.be.set_integer(True)
         try:
-            run = self._run(stage, self.c[tier], gap=gap, start=x, **kw)
+            try:
+                run = self._run(stage, self.c[tier], gap=gap, start=x, **kw)
+            except SolverFailed:
+                # HiGHS takes whole counts within 1e-6: a plan whose serving leaned on
+                # that hair, rounded and held fixed or held in a tier, can leave the next
+                # search with no plan. Its purchases are served afresh, then searched again.
+                x = self._settle(tier, x)
+                run = self._run(stage, self.c[tier], gap=gap, start=x, **kw)
         finally:
             self.be.set_integer(False)
         now = self.value(tier, x)
@@ -263,19 +270,8 @@ class Lexicographic:
             free = self.block == t
             self.be.set_bounds(cols, np.where(free, self.lower, x),
                                np.where(free, self.upper, x))
-            def search(x: np.ndarray, label: str = label):
-                return self.milp(tier, x, gap / len(labels), f"MILP {tier} {label}",
+            x, s, ok = self.milp(tier, x, gap / len(labels), f"MILP {tier} {label}",
                                  abs_gap=abs_gap, stop=_stop_rule(patience, 1 / len(labels)))
-            try:
-                x, s, ok = search(x)
-            except SolverFailed:
-                # a month searched before may break one of its rows by up to the MIP
-                # tolerance (1e-6), which no plan of this month can mend with that month
-                # fixed: serve the purchases afresh, then search this month again
-                x = self._settle(tier, x)
-                self.be.set_bounds(cols, np.where(free, self.lower, x),
-                                   np.where(free, self.upper, x))
-                x, s, ok = search(x)
             slack, proven = slack + s, proven and ok
             if tier == "cost" and self.tie_break:
                 x = self.nearest(x, label)
@@ -283,14 +279,23 @@ class Lexicographic:
         return x, slack, proven
 
     def _settle(self, tier: str, x: np.ndarray) -> np.ndarray:
-        """`x`'s purchases with the best serving for `tier` (an LP, the held tiers kept)."""
+        """`x`'s purchases, whole, with their best serving: the tiers re-solved as LPs with
+        the purchases fixed and held at what these purchases reach; `tier` and the tiers
+        after it released again. Columns that were fixed are fixed at the new plan."""
+        lower, upper = self.be.bounds()
+        fixed = lower == upper
         buy = self.pm.buy_ids
         bought = np.round(x[buy])
-        cols = np.arange(len(self.block), dtype=np.int32)
-        self.be.set_bounds(cols, self.lower, self.upper)
+        self.be.set_integer(False)
+        self.be.set_bounds(np.arange(len(x), dtype=np.int32), self.lower, self.upper)
         self.be.set_bounds(buy, bought, bought)
-        x = self._run(f"serving LP {tier}", self.c[tier]).x
+        x, _, _ = self.lp("settle LP", nearest=False)
         x[buy] = bought
+        for t in TIERS[TIERS.index(tier):] if tier in TIERS else ():
+            self.hold(t, None)
+        self.be.set_bounds(np.arange(len(x), dtype=np.int32), np.where(fixed, x, lower),
+                           np.where(fixed, x, upper))
+        self.be.set_integer(True)
         return x
 
     def nearest(self, x: np.ndarray, month: str) -> np.ndarray:
