@@ -16,11 +16,15 @@ gap is in dollars.
 3. Whole instances, month by month. Every constraint of section 4 lives in one month; only
    commitments tie months together. With the commitments fixed, each month is a small MILP
    of its own (the rest of the plan fixed), and the sum of the months' optima is the
-   optimum: a year of interchangeable months is never one search tree. Without commitments
-   that is the exact answer. With them, a lower bound comes from the same months with each
-   commitment held one month at a time (a relaxation), and when it is not close enough the
-   whole model runs as one MILP from the plan so far, whose better commitments are then
-   polished month by month again.
+   optimum: a year of interchangeable months is never one search tree. Without commitments,
+   and with nothing unmet or unprotected, that is the exact answer. With commitments, a lower
+   bound comes from the same months with each commitment held one month at a time (a
+   relaxation); unmet or unprotected totals held above zero tie the months too (they could
+   trade the hold's hair of slack). When the bound is not close enough the whole model runs
+   as one MILP from the plan so far, whose better commitments are then polished month by
+   month again. A MILP left with no plan because counts are whole only within HiGHS's
+   tolerance (a plan's serving leaning on 1.0000004 instances) gets its purchases served
+   afresh and searches again.
 4. Tier 4 with whole instances: after each month's cost MILP, a short MILP of round trips
    with that cost held (equal-price regions: the nearer), by a node limit so that a busy
    machine gives the same plan; a MILP plan replaces its start only when strictly better
