@@ -220,6 +220,13 @@ class HighsBackend:
                 return self.run(time_limit, gap, abs_gap, start, stage, progress, stop, nodes)
             finally:
                 h.setOptionValue("presolve", "choose")
+        if result is not None and result.status == "infeasible" and self.ipm and \
+                not self.integer:  # seen: interior point calling a feasible LP infeasible
+            self.ipm = False
+            try:
+                return self.run(time_limit, gap, abs_gap, start, stage, progress, stop, nodes)
+            finally:
+                self.ipm = True
         return result if result is not None else self._result(seconds)
 
     def _consistent(self, run: Run) -> bool:

@@ -169,6 +169,16 @@ def test_counts_whole_within_the_mip_tolerance_leave_a_plan(make):
     assert plan.total_cost == pytest.approx(expected["cost"], rel=1e-6)
 
 
+def test_interior_point_calling_a_feasible_lp_infeasible_is_not_believed(make):
+    # a year, 12- and 36-month terms, an aws limit, share cap and budget, fractional: after
+    # one LP, interior point called the unmet LP infeasible (exit 1); simplex solves it
+    path = make(random_body(245, year=True))
+    plan = planner.solve(path)
+    check_plan(plan)
+    expected = direct_tiers(build_model(load_scenario(path)))
+    assert plan.total_cost == pytest.approx(expected["cost"], rel=1e-6)
+
+
 def main() -> None:
     import argparse
     import tempfile
