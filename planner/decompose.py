@@ -27,7 +27,7 @@ from planner.linear import LinearModel
 from planner.model import build_model
 from planner.report import Plan, make_plan
 from planner.scenario import Scenario
-from planner.solver import INF, HighsBackend
+from planner.solver import INF, HighsBackend, SolverFailed
 from planner.tiers import Lexicographic, solve_tiers
 from planner.uncertainty import future_scenario
 
@@ -70,12 +70,17 @@ def benders(scn: Scenario, run_map=map) -> tuple[np.ndarray, float, float, dict]
     x, _, _ = lex.lp("expected-demand LP")
     y = x[commit]  # start from the plan for the expected demand
     master = _master(len(commit), fut.probability)
+    for coefs, upper in _commitment_rows(ev, commit):
+        master.add_row(np.concatenate([coefs, np.zeros(len(fut))]), -INF, upper)
     key = uuid.uuid4().hex
     best, upper, lower, k = y, INF, -INF, 0
     for k in range(1, MAX_ITERATIONS + 1):
-        results = list(run_map(evaluate, [(key, scn, f, y) for f in range(len(fut))]))
+        try:
+            results = list(run_map(evaluate, [(key, scn, f, y) for f in range(len(fut))]))
+        except SolverFailed:  # a row the master does not know: the extensive form decides
+            raise NotDecomposable("a future has no plan under the cuts' commitments") from None
         if max(r[2] for r in results) > 1e-6:
-            raise NotDecomposable
+            raise NotDecomposable("a future leaves demand unmet or unprotected")
         value = float(fut.probability @ [r[0] for r in results])
         if value < upper:
             best, upper = y, value
@@ -91,6 +96,23 @@ def benders(scn: Scenario, run_map=map) -> tuple[np.ndarray, float, float, dict]
     figures = {"iterations": k, "seconds": round(time.perf_counter() - started, 3),
                "futures": len(fut), "first_stage_columns": len(commit)}
     return best, lower, upper, figures
+
+
+def _commitment_rows(pm, commit: np.ndarray):
+    """(coefficients on y, upper bound) of each row that bounds the commitments alone once
+    the rest of the plan is zero (limits and budget: commitments count in them, and every
+    other column adds to them if at all). Demand never enters these rows, so a y within
+    them leaves every future a plan (serving nothing at worst): without them the master
+    could propose commitments no future can hold."""
+    a = pm.lp.arrays()
+    matrix = a["A"].tocsr()
+    rest = np.ones(matrix.shape[1], dtype=bool)
+    rest[commit] = False
+    on_y = matrix[:, commit]
+    for i in np.flatnonzero(np.isfinite(a["row_upper"]) & np.isinf(a["row_lower"])):
+        row = matrix[[i]]
+        if on_y[[i]].nnz and (row[:, np.flatnonzero(rest)].data >= 0).all():
+            yield on_y[[i]].toarray().ravel(), float(a["row_upper"][i])
 
 
 def _master(n_y: int, probability: np.ndarray) -> HighsBackend:

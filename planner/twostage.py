@@ -31,6 +31,7 @@ from planner.linear import LinearModel
 from planner.model import PlanModel, build_model
 from planner.report import Plan, make_plan
 from planner.scenario import Scenario
+from planner.solver import SolverFailed
 from planner.tiers import PROVEN, Solution, solve_tiers
 from planner.uncertainty import future_scenario
 
@@ -275,8 +276,8 @@ def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None 
     if decompose or (decompose is None and len(scn.futures) > DECOMPOSE_ABOVE):
         try:
             plans, info = _decomposed(scn, run_map, gap)
-        except NotDecomposable:
-            info = {"decomposition": "not used: a future leaves demand unmet or unprotected"}
+        except NotDecomposable as why:
+            info = {"decomposition": f"not used: {why}"}
     if plans is None:
         ts = build_two_stage(scn)
         sol = solve_tiers(ts, solver, time_limit, gap, threads, progress)
@@ -305,7 +306,11 @@ def _decomposed(scn: Scenario, run_map, gap) -> tuple[list[Plan], dict]:
     y, lower, _, figures = benders(scn, run_map)
     if scn.integer:
         y = np.round(y)
-    plans = list(run_map(future_plan, [(scn, f, y, gap) for f in range(len(scn.futures))]))
+    try:
+        plans = list(run_map(future_plan, [(scn, f, y, gap) for f in range(len(scn.futures))]))
+    except SolverFailed:  # the rounded commitments break a limit or the budget
+        raise NotDecomposable("whole commitments rounded from the cuts break a limit or "
+                              "the budget") from None
     name = plans[0].solver["name"]
     return plans, {"name": f"{name}, L-shaped by future", "seconds": figures["seconds"],
                    "bound": lower, "proven": True, **figures}

@@ -134,3 +134,21 @@ def test_decomposition_agrees_with_the_extensive_form(make):
     decomposed = planner.solve_futures(scn, decompose=True, values=False)
     assert decomposed.solver["iterations"] > 1
     assert decomposed.expected_cost == pytest.approx(extensive.expected_cost, rel=1e-6)
+
+
+def test_decomposition_keeps_commitments_within_limits_and_budget(make):
+    # The master of the cuts knew no limit or budget: it proposed commitments past the aws
+    # limit or the budget, no future had a plan under them, and the solve exited 1. Limit
+    # and budget rows, projected on the commitments, now bound the master (and a future
+    # with no plan hands the decision to the extensive form).
+    body = "horizon: {start: 2027-01, months: 11}\n" + workload(
+        "{us-east: {start: 5000, growth: 0.07}}", utilization="1.0", spot="0.2") + \
+        "resilience: {survive: provider, keep: 0.3}\n" \
+        "limits:\n  - {provider: aws, chips: 16}\nbudget: {monthly_max: 40000}\n" \
+        "purchase: {terms: [12, 36], integer: false}\n" \
+        "uncertainty:\n  futures:\n    low: {probability: 0.3, demand: 0.7}\n" \
+        "    base: {probability: 0.4}\n    high: {probability: 0.3, demand: 1.4}\n"
+    scn = planner.load_scenario(make(body))
+    extensive = planner.solve_futures(scn, decompose=False, values=False)
+    decomposed = planner.solve_futures(scn, decompose=True, values=False)
+    assert decomposed.expected_cost == pytest.approx(extensive.expected_cost, rel=1e-6)
