@@ -70,7 +70,7 @@ def benders(scn: Scenario, run_map=map) -> tuple[np.ndarray, float, float, dict]
     x, _, _ = lex.lp("expected-demand LP")
     y = x[commit]  # start from the plan for the expected demand
     master = _master(len(commit), fut.probability)
-    for coefs, upper in _commitment_rows(ev, commit):
+    for coefs, upper in zip(*_commitment_rows(ev, commit)):
         master.add_row(np.concatenate([coefs, np.zeros(len(fut))]), -INF, upper)
     key = uuid.uuid4().hex
     best, upper, lower, k = y, INF, -INF, 0
@@ -98,21 +98,21 @@ def benders(scn: Scenario, run_map=map) -> tuple[np.ndarray, float, float, dict]
     return best, lower, upper, figures
 
 
-def _commitment_rows(pm, commit: np.ndarray):
-    """(coefficients on y, upper bound) of each row that bounds the commitments alone once
+def _commitment_rows(pm, commit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(coefficients on y, upper bounds) of the rows that bound the commitments alone once
     the rest of the plan is zero (limits and budget: commitments count in them, and every
     other column adds to them if at all). Demand never enters these rows, so a y within
     them leaves every future a plan (serving nothing at worst): without them the master
     could propose commitments no future can hold."""
     a = pm.lp.arrays()
     matrix = a["A"].tocsr()
-    rest = np.ones(matrix.shape[1], dtype=bool)
-    rest[commit] = False
     on_y = matrix[:, commit]
-    for i in np.flatnonzero(np.isfinite(a["row_upper"]) & np.isinf(a["row_lower"])):
-        row = matrix[[i]]
-        if on_y[[i]].nnz and (row[:, np.flatnonzero(rest)].data >= 0).all():
-            yield on_y[[i]].toarray().ravel(), float(a["row_upper"][i])
+    rest = matrix[:, np.setdiff1d(np.arange(matrix.shape[1]), commit)]
+    def per_row(m) -> np.ndarray:  # entries stored in each row
+        return np.diff(m.tocsr().indptr)
+    rows = (np.isfinite(a["row_upper"]) & np.isinf(a["row_lower"])
+            & (per_row(on_y) > 0) & (per_row(rest < 0) == 0))
+    return on_y[rows].toarray(), a["row_upper"][rows]
 
 
 def _master(n_y: int, probability: np.ndarray) -> HighsBackend:

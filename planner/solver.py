@@ -111,6 +111,7 @@ class HighsBackend:
         self._open(model)
         self._parked = None  # (model, basis) while lean() has freed the solver
         self.integer = False
+        self.presolve = True  # off only to solve again what presolve got wrong (see run)
         self.ipm = True  # LPs by interior point; False: simplex from the last basis (when
         #                 only bounds change between solves, as in a Benders subproblem)
         self.handoff_seconds = time.perf_counter() - started
@@ -195,6 +196,7 @@ class HighsBackend:
         h.setOptionValue("mip_abs_gap", float(abs_gap))
         h.setOptionValue("mip_max_nodes", 2**31 - 1 if nodes is None else int(nodes))
         h.setOptionValue("solver", "ipm" if self.ipm and not self.integer else "choose")
+        h.setOptionValue("presolve", "choose" if self.presolve else "off")
         if self.integer and start is not None:
             h.setSolution(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
                           np.asarray(start, dtype=float))
@@ -211,23 +213,24 @@ class HighsBackend:
         seconds = time.perf_counter() - started
         failed = h.getModelStatus() == self._hs.HighsModelStatus.kSolveError
         result = None if failed else self._result(seconds)
+        args = (time_limit, gap, abs_gap, start, stage, progress, stop, nodes)
         # Seen with presolve on: a MIP it empties fails when its postsolved plan breaks a
         # row by 1e-6; a MIP given a start reports the optimum's objective but returns the
         # start as its plan. Either way the solve is run again without presolve.
-        if (failed or not self._consistent(result)) and h.getOptionValue("presolve") != "off":
-            h.setOptionValue("presolve", "off")
-            try:
-                return self.run(time_limit, gap, abs_gap, start, stage, progress, stop, nodes)
-            finally:
-                h.setOptionValue("presolve", "choose")
+        if (failed or not self._consistent(result)) and self.presolve:
+            return self._again("presolve", args)
         if result is not None and result.status == "infeasible" and self.ipm and \
                 not self.integer:  # seen: interior point calling a feasible LP infeasible
-            self.ipm = False
-            try:
-                return self.run(time_limit, gap, abs_gap, start, stage, progress, stop, nodes)
-            finally:
-                self.ipm = True
+            return self._again("ipm", args)
         return result if result is not None else self._result(seconds)
+
+    def _again(self, setting: str, args: tuple) -> Run:
+        """The same solve once more with `setting` (presolve, ipm) off."""
+        setattr(self, setting, False)
+        try:
+            return self.run(*args)
+        finally:
+            setattr(self, setting, True)
 
     def _consistent(self, run: Run) -> bool:
         """Whether the plan returned has the objective value reported."""

@@ -14,7 +14,7 @@ gap is in dollars.
    and 2) unless rounding breaks a limit or the budget; then the instances in the broken
    rows are fixed down and the LP re-solved for the rest (relax and fix).
 3. Whole instances, month by month. Every constraint of section 4 lives in one month; only
-   commitments tie months together. With the commitments fixed, each month is a small MILP
+   commitments (and held tier totals, below) tie months together. With the commitments fixed, each month is a small MILP
    of its own (the rest of the plan fixed), and the sum of the months' optima is the
    optimum: a year of interchangeable months is never one search tree. Without commitments,
    and with nothing unmet or unprotected, that is the exact answer. With commitments, a lower
@@ -288,17 +288,16 @@ class Lexicographic:
         after it released again. Columns that were fixed are fixed at the new plan."""
         lower, upper = self.be.bounds()
         fixed = lower == upper
-        buy = self.pm.buy_ids
+        buy, cols = self.pm.buy_ids, np.arange(len(x), dtype=np.int32)
         bought = np.round(x[buy])
         self.be.set_integer(False)
-        self.be.set_bounds(np.arange(len(x), dtype=np.int32), self.lower, self.upper)
+        self.be.set_bounds(cols, self.lower, self.upper)
         self.be.set_bounds(buy, bought, bought)
         x, _, _ = self.lp("settle LP", nearest=False)
         x[buy] = bought
         for t in TIERS[TIERS.index(tier):] if tier in TIERS else ():
             self.hold(t, None)
-        self.be.set_bounds(np.arange(len(x), dtype=np.int32), np.where(fixed, x, lower),
-                           np.where(fixed, x, upper))
+        self.be.set_bounds(cols, np.where(fixed, x, lower), np.where(fixed, x, upper))
         self.be.set_integer(True)
         return x
 
@@ -334,7 +333,8 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
     lex.tie_break = tie_break
     if fix is not None:
         lex.fix(*fix)
-    # whole instances take tier 4 month by month (nearest): the LP is their start and bound
+    # the nearest regions at that cost: the plan when fractional, else the start to round up
+    # (serving in fewer pools wastes less) and the bound
     x, lp_values, duals = lex.lp(nearest=tie_break)
     if not pm.scenario.integer:  # bound: the cost LP; the tie-break moved cost within it
         return _solution(lex, "optimal", x, lp_values["cost"], duals, relaxed=False)
