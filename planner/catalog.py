@@ -85,8 +85,13 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
                           Column("tokens_per_s_per_chip", "number", **POSITIVE, high=1e9,
                                  high_open=True),
                           Column("ttft_ms", "number", **LATENCY),
-                          Column("tpot_ms", "number", **LATENCY)), *MEASUREMENT),
+                          Column("tpot_ms", "number", **LATENCY)), *MEASUREMENT,
+                   Column("chips_per_replica", "integer", required=False, optional=True,
+                          **POSITIVE, high=1e5)),
+    # v3: parameters held in memory, for the replica size a model needs; may be absent
+    "models": _cols(Column("id", "name"), Column("params_b", "number", **POSITIVE, high=1e6)),
 }
+OPTIONAL_TABLES = ("models",)  # a catalog without them still loads (spec section 2)
 KEYS = {
     "accelerators": ["id"],
     "regions": ["provider", "region"],
@@ -94,13 +99,14 @@ KEYS = {
     "commitments": ["provider", "accelerator", "term_months"],
     # one row per measurement condition: two shapes, precisions or stacks may coexist
     "throughput": ["accelerator", "model", "ttft_ms", "tpot_ms",
-                   *(c.name for c in MEASUREMENT)],
+                   *(c.name for c in MEASUREMENT), "chips_per_replica"],
+    "models": ["id"],
 }
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """The five tables as DataFrames (plus hidden `_file`/`_line` columns for messages)."""
+    """The tables as DataFrames (plus hidden `_file`/`_line` columns for messages)."""
 
     path: Path
     accelerators: pd.DataFrame
@@ -108,6 +114,7 @@ class Catalog:
     offerings: pd.DataFrame
     commitments: pd.DataFrame
     throughput: pd.DataFrame
+    models: pd.DataFrame  # empty when the catalog has no models.csv
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -145,6 +152,9 @@ def read_table(folder: Path, name: str) -> pd.DataFrame:
     """One table of the catalog folder, every file checked, duplicates refused."""
     files = sorted((folder / name).glob("*.csv")) if (folder / name).is_dir() else \
         [folder / f"{name}.csv"]
+    if name in OPTIONAL_TABLES and not files[0].exists():
+        return pd.DataFrame({**{c.name: pd.Series(dtype=object) for c in SCHEMA[name]},
+                             "_file": pd.Series(dtype=str), "_line": pd.Series(dtype=int)})
     if not files or not files[0].is_file():
         raise PlanError(f"catalog table missing: expected {folder / name}.csv "
                         f"or a folder {folder / name}/ of CSV files")

@@ -27,6 +27,7 @@ from planner.catalog import BUNDLED, load_catalog
 from planner.errors import PlanError
 from planner.pipeline import solve as solve_plan
 from planner.pipeline import solve_and_explain
+from planner.report import UNPROVEN
 from planner.reports import terminal
 from planner.reports.files import check_destination
 from planner.reports.format import money, percent
@@ -128,9 +129,12 @@ def warn_unproven(plan) -> None:
     how_far = (f"A plan may exist up to {money(plan.total_cost - bound)} ({percent(s['gap'])})"
                f" cheaper than this one (best bound {money(bound)})" if bound is not None else
                "No lower bound on cost was proven, so how far it is from the best is unknown")
-    err.print(f"[bold red]NOT PROVEN OPTIMAL[/]: the search stopped after {s['seconds']:.0f} s "
-              f"(time limit or default patience). {how_far}; --time-limit or --gap search "
-              f"longer.", highlight=False, soft_wrap=True)
+    why = ("your --time-limit ended the search: another machine may find another plan"
+           if plan.status == "time_limit" else
+           "the default search budget (counted in work, the same on any machine) ended "
+           "before the 0.1 % proof")
+    err.print(f"[bold red]NOT PROVEN OPTIMAL[/] ({plan.status}): {why}. {how_far}; --gap "
+              f"or --time-limit search longer.", highlight=False, soft_wrap=True)
 
 
 def print_warnings(scn) -> None:
@@ -214,7 +218,7 @@ def solve(scenario: ScenarioArg,
         if out_dir is not None:
             out.print(f"Written: {out_dir}/ (CSV tables, plan.xlsx, report.html)",
                       highlight=False)
-    if plan.status == "time_limit":
+    if plan.status in UNPROVEN:
         warn_unproven(plan)
     raise typer.Exit(exit_code(plan))
 
@@ -240,7 +244,7 @@ def solve_futures(scn, format: Format, out_dir: Path | None, time_limit, gap, th
         sys.stdout.write(json.dumps(fp.to_dict(), indent=2) + "\n")
     else:
         terminal.print_futures(out, fp)
-    if fp.status == "time_limit":
+    if fp.status in UNPROVEN:
         warn_unproven(fp)
     raise typer.Exit(exit_code(fp))
 
@@ -367,10 +371,10 @@ def sweep(scenario: ScenarioArg,
         if out_dir is not None:
             out.print(f"Written: {out_dir}/ (sweep.csv, sweep.xlsx, sweep.html)",
                       highlight=False)
-    stopped = int((frame["status"] == "time_limit").sum())
+    stopped = int(frame["status"].isin(UNPROVEN).sum())
     if stopped:
-        err.print(f"[bold red]NOT PROVEN OPTIMAL[/]: {stopped} variant(s) stopped at the time "
-                  f"limit; their costs may be above the optimum.", highlight=False)
+        err.print(f"[bold red]NOT PROVEN OPTIMAL[/]: {stopped} variant(s) stopped before the "
+                  f"proof; their costs may be above the optimum.", highlight=False)
 
 
 catalog_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,

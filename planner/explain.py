@@ -85,8 +85,8 @@ def binding_constraints(pm: PlanModel, x: np.ndarray, duals: np.ndarray,
 
     signed = _rows(pm, "supply", duals)
     if len(signed):
-        signed = signed[pm.contract_chips[signed["pool"], signed["t"]] > 0]
-        signed = signed.merge(pm.pools[SITE], left_on="pool", right_index=True)
+        signed = signed[pm.contract_chips[signed["holder"], signed["t"]] > 0]
+        signed = signed.merge(pm.holders[SITE], left_on="holder", right_index=True)
         where = lambda f: f["accelerator"] + " in " + f["provider"] + "/" + f["region"]
         add(signed, "contract", lambda f: "signed " + where(f), lambda f: -f["dual"],
             lambda f: "extra signed chip of " + where(f))
@@ -171,7 +171,7 @@ def unmet_reasons(pm: PlanModel, x: np.ndarray, binding: pd.DataFrame) -> pd.Dat
     d = d[short(d["unmet"].to_numpy(), d["tokens_per_s"].to_numpy())]
     if d.empty:
         return pd.DataFrame(columns=["workload", "market", "months", "tokens_per_s", "reason"])
-    cand = candidates(scn, pd.concat([pm.pools[SITE], priced_offerings(scn)[SITE]]))
+    cand = candidates(scn, pd.concat([pm.holders[SITE], priced_offerings(scn)[SITE]]))
     months = np.array(scn.month_labels)
     rows = []
     for (w, m), gone in d.groupby(PAIR, sort=False):

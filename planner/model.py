@@ -1,21 +1,25 @@
-"""The optimisation model of spec section 4, one function per constraint family.
+"""The optimisation model of spec section 4 (v3), one function per constraint family.
 
-Chips of one accelerator in one region serve at the same tp whatever instance or purchase
-kind holds them, so serving is modelled per pool: the chips of a site (provider, region,
-accelerator) held as contracts, commitments or on-demand, and apart from them its spot chips
-(spot has its own cap). This is spec section 4 with the per-kind serving variables summed
-per pool: every plan of one is a plan of the other at the same cost, and the report splits
-each pool's serving back over the kinds that hold it (contracts first, then commitments,
-then on-demand).
+A plan holds replicas: one copy of a workload's model on `size` whole chips of one instance
+(spec section 4, operating points). Chips are held by holders g: an offering's instances
+bought as commitments or on-demand (they share the offering's replicas), the same offering's
+spot instances, or a signed contract's pool of chips (no instances: replicas of any size use
+it in aggregate). Every plan of the spec's per-kind replicas is a
+plan here at the same cost and back: each kind's chips are whole instances of the offering,
+every replica size divides the instance, so replicas pack the instances largest first and
+the report places them, instance by instance, in fill order (commitments, on-demand).
 
-Sets: serving options s = (workload w, market m, pool q) with usable tp_s, months t, holding
-classes h = (offering o, kind k in {on-demand, spot, commit-L}), each in one pool.
+Sets: operating points p = (workload w, holder g, throughput row r) with replica size s_p
+and tokens/s per chip tp_p, usable only where s_p divides g's chips per instance; serving
+options o = (w, market m, p) where r meets the SLO at m's round trip; months t; purchase
+classes h = (offering, kind k in {on-demand, spot, commit-L}), each in one holder.
 Variables (all >= 0):
-  serve[s, t]   chips of pool q serving (w, m) in month t
+  serve[o, t]   chips of point p's replicas serving (w, m) in month t
+  rep[p, t]     replicas of point p held in month t; integer with whole instances
   buy[h, t]     instances of class h bought in month t (on-demand and spot last one month,
                 commit-L lasts L months, paid also after the horizon); integer if asked
   unmet[w,m,t]  tokens/s of demand left unserved
-  site[w,m,p,t] tokens/s served from provider (or region) p (resilience only)
+  site[w,m,p,t] tokens/s served from provider (or region) p on surviving kinds (resilience)
   unprot[w,m,p,t]  tokens/s that would be lost beyond the kept share if p failed
 held[h, t] = sum of buy[h, t'] over t - L_h < t' <= t (L_h = 1 for on-demand and spot).
 
@@ -23,20 +27,23 @@ Objectives, minimised in this order, each tier held at its optimum for the next 
   unmet        sum unmet[w,m,t]
   unprotected  sum unprot[w,m,p,t]
   cost         sum_{h,t} buy[h,t] chips_h price_h sum_{u=t}^{t+L_h-1} hours_u
-  rtt          sum_{s,t} rtt_s tp_s serve[s,t]  (serve from the nearest region at equal cost)
+  rtt          sum_{o,t} rtt_o tp_o serve[o,t]  (serve from the nearest region at equal cost)
 Constraints:
-  demand       util_w sum_s tp_s serve[s,t] + unmet[w,m,t] >= D[w,m,t]
-  supply       sum_{s in q} serve[s,t] - sum_{h in q} chips_h held[h,t] <= signed chips of q in t
-  limits       sum_{h in group} chips_h held[h,t] <= chips - signed chips in group
-  max_share    sum_{s of p} tp_s serve[s,t] <= share_p sum_s tp_s serve[s,t]
-  spot         sum_{s of w, spot} tp_s serve[s,t] <= spot_w sum_{s of w} tp_s serve[s,t]
+  demand       util_w sum_o tp_o serve[o,t] + unmet[w,m,t] >= D[w,m,t]
+  replicas     sum_{o of p} serve[o,t] - s_p rep[p,t] <= 0
+  supply       sum_{p in g} s_p rep[p,t] - sum_{h in g} chips_h held[h,t] <= signed chips of g
+  limits       sum_{h in group, of kind} chips_h held[h,t] <= chips - signed chips in group
+  max_share    sum_{o of p} tp_o serve[o,t] <= share_p sum_o tp_o serve[o,t]
+  spot         sum_{o of w, spot} tp_o serve[o,t] <= spot_w sum_{o of w} tp_o serve[o,t]
   resilience   sum_{p' != p} site[w,m,p',t] + unprot[w,m,p,t] >= keep (D[w,m,t] - unmet[w,m,t])
+               (site counts spot only with resilience.count_spot)
   budget       sum_h chips_h price_h hours_t held[h,t] <= monthly_max - contract cost_t
 Signed contracts are a constant: their cost is reported, not optimized.
 
-Classes that another class of the same pool and kind dominates (its instance has a divisor
-of the chips at no higher price per chip) are left out: any whole number of the dominated
-instance is matched chip for chip, at no more cost, by the smaller one.
+Pruned before building, each a plan-for-plan swap at no more cost: a row whose replicas
+another row of the same (workload, site) beats (its size divides, at least the tokens/s per
+chip, no slower first token); a class whose instance another class of the same site and kind
+divides at no higher price per chip, when every replica the larger hosts fits the smaller.
 """
 
 from __future__ import annotations
@@ -46,13 +53,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from planner.kinds import CONTRACT, KINDS, SPOT, Kind, kind_of
 from planner.linear import LinearModel
 from planner.scenario import Scenario, contract_months, month_hours
-from planner.serving import PAIR, SITE, priced_offerings, usable_throughput
+from planner.serving import PAIR, SITE, operating_points, priced_offerings
 
 TIERS = ("unmet", "unprotected", "cost")
-CONTRACT = "contract"
-POOL = [*SITE, "spot"]
+HOLDER = [*SITE, "instance", "spot"]  # instance "" for a signed contract's pool
+ROW = ["row", "measured_model", "ttft_ms", "tpot_ms", "latency_stat", "precision"]
 
 
 @dataclass
@@ -61,13 +69,15 @@ class PlanModel:
 
     scenario: Scenario
     lp: LinearModel
-    pools: pd.DataFrame  # pools q: provider, region, accelerator, spot (bool)
-    options: pd.DataFrame  # serving options s: workload, market, pair, POOL, pool, tp
-    classes: pd.DataFrame  # holding classes h: provider, region, instance, accelerator,
-    #                        chips, kind, term, price (per chip-hour, after discounts), pool
+    holders: pd.DataFrame  # holders g: HOLDER, chips (per instance; 0 for a contract)
+    points: pd.DataFrame  # operating points p: workload, holder, size, tp, ROW, SITE, spot
+    options: pd.DataFrame  # serving options o: workload, market, pair, point, holder,
+    #                        SITE, spot, rtt_ms, tp
+    classes: pd.DataFrame  # purchase classes h: provider, region, instance, accelerator,
+    #                        chips, kind, term, price (per chip-hour, after discounts), holder
     demand: pd.DataFrame  # workload, market, pair, t, tokens_per_s (rows with demand > 0)
-    contract_chips: np.ndarray  # q x t, signed chips (spot pools hold none)
-    contract_cost: np.ndarray  # q x t, USD
+    contract_chips: np.ndarray  # g x t, signed chips (only contract holders hold any)
+    contract_cost: np.ndarray  # g x t, USD
     active: tuple[np.ndarray, np.ndarray, np.ndarray]  # (h, t, t'): buy[h,t'] held in t
 
     @property
@@ -90,6 +100,15 @@ class PlanModel:
     @property
     def buy_ids(self) -> np.ndarray:
         return self.lp.variables["buy"].ids
+
+    @property
+    def rep_ids(self) -> np.ndarray:
+        return self.lp.variables["rep"].ids
+
+    @property
+    def whole_ids(self) -> np.ndarray:
+        """Columns that are whole numbers with `integer: true`: instances and replicas."""
+        return np.concatenate([self.buy_ids, self.rep_ids])
 
     def column_blocks(self) -> tuple[np.ndarray, list[str]]:
         """(block of every variable, block labels): blocks are months, independent of each
@@ -117,78 +136,116 @@ class PlanModel:
 def build_model(scn: Scenario, monthly_commitments: bool = False) -> PlanModel:
     """The model of `scn`. With `monthly_commitments` a commitment is held and paid one
     month at a time (a relaxation whose months are independent: a lower bound on cost)."""
-    pools, options, classes, demand = serving_options(scn)
+    holders, points, options, classes, demand = serving_options(scn)
     if monthly_commitments:
         classes["term"] = 1
-    chips, cost = contract_pools(scn, pools)
-    pm = PlanModel(scn, LinearModel(), pools, options, classes, demand, chips, cost,
-                   active_pairs(classes["term"].to_numpy(), scn.months))
+    chips, cost = contract_holders(scn, holders)
+    pm = PlanModel(scn, LinearModel(), holders, points, options, classes, demand, chips,
+                   cost, active_pairs(classes["term"].to_numpy(), scn.months))
     define_variables(pm)
-    for define in (define_demand, define_supply, define_limits, define_max_share,
-                   define_spot, define_resilience, define_budget, define_covers):
+    for define in (define_demand, define_replicas, define_supply, define_limits,
+                   define_max_share, define_spot, define_resilience, define_budget,
+                   define_covers):
         define(pm)
     return pm
 
 
 # --- sets --------------------------------------------------------------------------------
 
-def serving_options(scn: Scenario
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Pools, serving options, holding classes and demand rows, after pruning."""
+def serving_options(scn: Scenario) -> tuple[pd.DataFrame, ...]:
+    """Holders, operating points, serving options, purchase classes and demand rows."""
     offers = priced_offerings(scn)
-    tp = usable_throughput(scn, pd.concat([offers[SITE], scn.contracts[SITE]]))
-    kinds = ["on-demand", "spot", *(f"commit-{t}" for t in scn.terms)]
+    signed = scn.contracts[SITE].drop_duplicates()
+    usable = _undominated_rows(operating_points(scn, pd.concat([offers[SITE], signed])))
+    spot_ok = {w.name for w in scn.workloads.values() if w.spot > 0}
+
+    kinds = [k.name for k in KINDS(scn.terms)]
     classes = offers.melt(id_vars=[*SITE, "instance", "chips"], value_vars=kinds,
                           var_name="kind", value_name="price").dropna(subset=["price"])
-    classes["spot"] = classes["kind"] == "spot"
+    classes["spot"] = classes["kind"] == SPOT
+    classes = classes[~classes["spot"] | bool(spot_ok)]
+    sizes = usable[[*SITE, "size"]].drop_duplicates()
+    classes = _undominated_classes(classes, sizes)
 
-    # spot options only for workloads that may use spot, where spot is sold
-    spot_ok = tp["workload"].map({w.name: w.spot > 0 for w in scn.workloads.values()})
-    spot_sites = classes.loc[classes["spot"], SITE].drop_duplicates()
-    spot_opts = tp.loc[spot_ok.to_numpy(dtype=bool)].merge(spot_sites, on=SITE)
-    options = pd.concat([tp.assign(spot=False), spot_opts.assign(spot=True)],
-                        ignore_index=True)
-    signed = scn.contracts[SITE].assign(spot=False)  # paid and held even if none may use them
-    pools = pd.concat([options[POOL], signed]).drop_duplicates().sort_values(
-        POOL, ignore_index=True)
-    pool_of = pools.reset_index(names="pool")
-    options = options.merge(pool_of, on=POOL)
-    classes = _undominated(classes.merge(pool_of, on=POOL)).sort_values(
-        ["pool", "kind", "instance"], ignore_index=True)
-    classes["term"] = pd.to_numeric(classes["kind"].str.removeprefix("commit-"),
-                                    errors="coerce").fillna(1).astype(int)
+    # holders: the offerings' instances (apart for spot) and the signed pools
+    bought = classes[HOLDER + ["chips"]].drop_duplicates()
+    pools = signed.assign(instance="", spot=False, chips=0)
+    holders = pd.concat([pools, bought]).sort_values(HOLDER, ignore_index=True)
+    holder_of = holders.reset_index(names="holder")
+    classes = classes.merge(holder_of[[*HOLDER, "holder"]], on=HOLDER).sort_values(
+        ["holder", "kind"], ignore_index=True)
+    classes["term"] = classes["kind"].map(lambda k: kind_of(k).term).astype(int)
 
+    # points: a row's replicas on a holder whose instances they divide (any size on a pool)
+    keys = ["workload", *SITE, "row"]
+    rows = usable.drop_duplicates(keys)[keys + ["size", "tp"] + ROW[1:] + ["needed_gb"]]
+    points = rows.merge(holder_of, on=SITE)
+    fits = (points["chips"] == 0) | (points["chips"] % points["size"] == 0)
+    points = points[fits & (~points["spot"] | points["workload"].isin(spot_ok))]
+    points = points.drop(columns="chips").sort_values(["holder", "workload", "row"],
+                                                      ignore_index=True)
+    points.index.name = "point"
+
+    options = usable[["workload", "market", *SITE, "row", "rtt_ms"]].merge(
+        points.reset_index()[["workload", *SITE, "row", "point", "holder", "spot", "size",
+                              "tp"]], on=["workload", *SITE, "row"])
     demand = demand_table(scn)
     pair_of = demand[PAIR].drop_duplicates().reset_index(drop=True).reset_index(names="pair")
     options = options.merge(pair_of, on=PAIR).sort_values(
-        ["pair", "pool"], ignore_index=True)
-    return pools, options, classes, demand
+        ["pair", "point"], ignore_index=True)
+    return holders, points, options, classes, demand
 
 
-def _undominated(classes: pd.DataFrame) -> pd.DataFrame:
-    """Drop class b when a class a of the same pool and kind has chips dividing b's at a
-    price per chip no higher (equal instances: the first by name is kept)."""
-    c = classes.reset_index(names="b")
-    pairs = c.merge(c, on=["pool", "kind"], suffixes=("", "_a"))
+def _undominated_rows(usable: pd.DataFrame) -> pd.DataFrame:
+    """Drop row b of (workload, site) when row a's size divides b's, with at least b's
+    tokens/s per chip and no slower first token (so a serves every market b serves): any
+    replica of b is matched, chip for chip, by replicas of a (equal rows: the first kept)."""
+    keys = ["workload", *SITE]
+    rows = usable.drop_duplicates([*keys, "row"])[[*keys, "row", "size", "tp", "ttft_ms"]]
+    pairs = rows.merge(rows, on=keys, suffixes=("", "_a"))
+    pairs = pairs[pairs["row"] != pairs["row_a"]]
+    same = (pairs["size_a"] == pairs["size"]) & (pairs["tp_a"] == pairs["tp"]) & \
+        (pairs["ttft_ms_a"] == pairs["ttft_ms"])
+    dominated = (pairs["size"] % pairs["size_a"] == 0) & (pairs["tp_a"] >= pairs["tp"]) & \
+        (pairs["ttft_ms_a"] <= pairs["ttft_ms"]) & (~same | (pairs["row_a"] < pairs["row"]))
+    gone = pairs.loc[dominated, [*keys, "row"]].drop_duplicates()
+    mark = usable.merge(gone.assign(gone=True), on=[*keys, "row"], how="left")["gone"]
+    return usable[mark.isna().to_numpy()].reset_index(drop=True)
+
+
+def _undominated_classes(classes: pd.DataFrame, sizes: pd.DataFrame) -> pd.DataFrame:
+    """Drop class b when a class a of the same site and kind has chips dividing b's at a
+    price per chip no higher, and every replica size usable on b divides a's chips (equal
+    instances: the first by name is kept); and classes of sites no workload can use."""
+    classes = classes.merge(sizes[SITE].drop_duplicates(), on=SITE)
+    c = classes.reset_index(drop=True).reset_index(names="b")
+    pairs = c.merge(c, on=[*SITE, "kind"], suffixes=("", "_a"))
     pairs = pairs[pairs["b"] != pairs["b_a"]]
     same = pairs["chips_a"] == pairs["chips"]
     cheaper = pairs["price_a"] < pairs["price"]
     dominated = (pairs["chips"] % pairs["chips_a"] == 0) & (pairs["price_a"] <= pairs["price"]) \
         & (~same | cheaper | (pairs["instance_a"] < pairs["instance"]))
-    return classes.drop(index=pairs.loc[dominated, "b"].unique())
+    pairs = pairs[dominated]
+    if len(pairs):  # every size that fits b must fit a
+        hosted = pairs[["b", "b_a", *SITE, "chips", "chips_a"]].merge(sizes, on=SITE)
+        hosted = hosted[hosted["chips"] % hosted["size"] == 0]
+        misfit = hosted.loc[hosted["chips_a"] % hosted["size"] != 0, ["b", "b_a"]]
+        pairs = pairs.merge(misfit.assign(no=True), on=["b", "b_a"], how="left")
+        pairs = pairs[pairs["no"].isna()]
+    return c.drop(index=pairs["b"].unique()).drop(columns="b").reset_index(drop=True)
 
 
-def contract_pools(scn: Scenario, pools: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Signed chips and their cost per pool and month."""
+def contract_holders(scn: Scenario, holders: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Signed chips and their cost per holder and month."""
     con = scn.contracts
-    chips = np.zeros((len(pools), scn.months))
+    chips = np.zeros((len(holders), scn.months))
     cost = np.zeros_like(chips)
     if len(con):
-        q = pd.MultiIndex.from_frame(pools[POOL]).get_indexer(
-            pd.MultiIndex.from_frame(con[SITE].assign(spot=False)))
+        g = pd.MultiIndex.from_frame(holders[HOLDER]).get_indexer(
+            pd.MultiIndex.from_frame(con[SITE].assign(instance="", spot=False)))
         on = contract_months(con, scn.start, scn.months)
-        np.add.at(chips, q, on * con["chips"].to_numpy()[:, None])
-        np.add.at(cost, q, on * (con["chips"] * con["price_per_chip_hour"]).to_numpy()[:, None]
+        np.add.at(chips, g, on * con["chips"].to_numpy()[:, None])
+        np.add.at(cost, g, on * (con["chips"] * con["price_per_chip_hour"]).to_numpy()[:, None]
                   * scn.hours[None, :])
     return chips, cost
 
@@ -227,6 +284,7 @@ def _grid(n: int, months: int, name: str) -> pd.DataFrame:
 def define_variables(pm: PlanModel) -> None:
     scn, lp, T = pm.scenario, pm.lp, pm.months
     lp.add_variables("serve", _grid(len(pm.options), T, "s"), cost=0.0)
+    lp.add_variables("rep", _grid(len(pm.points), T, "p"), cost=0.0, integer=scn.integer)
     cls = pm.classes
     longest = int(cls["term"].max()) if len(cls) else 1
     hours = month_hours(scn.start, T + longest)
@@ -246,6 +304,10 @@ def _serve_ids(pm: PlanModel, s: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 def _buy_ids(pm: PlanModel, h: np.ndarray, t: np.ndarray) -> np.ndarray:
     return pm.lp.variables["buy"].start + h * pm.months + t
+
+
+def _rep_ids(pm: PlanModel, p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    return pm.lp.variables["rep"].start + p * pm.months + t
 
 
 def _serve_terms(pm: PlanModel, mask: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
@@ -285,41 +347,63 @@ def _held_terms(pm: PlanModel, coef_of_class: np.ndarray, mask: np.ndarray | Non
     return h, t, _buy_ids(pm, h, tb), coef_of_class[h]
 
 
-def define_supply(pm: PlanModel) -> None:
-    """sum_{s in q} serve[s,t] - sum_{h in q} chips_h held[h,t] <= signed chips of q in t."""
+def define_replicas(pm: PlanModel) -> None:
+    """sum_{o of p} serve[o,t] - s_p rep[p,t] <= 0: replicas serve what they hold."""
+    T, P = pm.months, len(pm.points)
     s, t, ids = _serve_terms(pm)
-    rows = pm.options["pool"].to_numpy()[s] * pm.months + t
+    p, tp = np.repeat(np.arange(P), T), np.tile(np.arange(T), P)
+    pm.lp.add_constraints("replicas", _grid(P, T, "p"),
+                          np.concatenate([pm.options["point"].to_numpy()[s] * T + t, p * T + tp]),
+                          np.concatenate([ids, _rep_ids(pm, p, tp)]),
+                          np.concatenate([np.ones(len(ids)),
+                                          -np.repeat(pm.points["size"].to_numpy(float), T)]),
+                          upper=0.0)
+
+
+def define_supply(pm: PlanModel) -> None:
+    """sum_{p in g} s_p rep[p,t] - sum_{h in g} chips_h held[h,t] <= signed chips of g in t:
+    no chip serves two replicas."""
+    T, P = pm.months, len(pm.points)
+    p, tp = np.repeat(np.arange(P), T), np.tile(np.arange(T), P)
+    rows = pm.points["holder"].to_numpy()[p] * T + tp
     h, th, buy, coef = _held_terms(pm, -pm.classes["chips"].to_numpy(dtype=float))
-    pools = pm.classes["pool"].to_numpy()[h]
-    pm.lp.add_constraints("supply", _grid(len(pm.pools), pm.months, "pool"),
-                          np.concatenate([rows, pools * pm.months + th]),
-                          np.concatenate([ids, buy]),
-                          np.concatenate([np.ones(len(ids)), coef]),
+    holders = pm.classes["holder"].to_numpy()[h]
+    pm.lp.add_constraints("supply", _grid(len(pm.holders), T, "holder"),
+                          np.concatenate([rows, holders * T + th]),
+                          np.concatenate([_rep_ids(pm, p, tp), buy]),
+                          np.concatenate([np.repeat(pm.points["size"].to_numpy(float), T),
+                                          coef]),
                           upper=pm.contract_chips.ravel())
 
 
-def _in_group(table: pd.DataFrame, limit) -> np.ndarray:
+def _in_group(table: pd.DataFrame, limit, kind: pd.Series) -> np.ndarray:
+    """Rows of `table` (whose purchase kind is `kind`) that `limit` counts."""
     ok = np.ones(len(table), dtype=bool)
     for col in SITE:
         if getattr(limit, col) is not None:
             ok &= (table[col] == getattr(limit, col)).to_numpy()
+    if limit.kind is not None:
+        ok &= (kind.map(lambda k: kind_of(k).family) == limit.kind).to_numpy()
     return ok
 
 
 def define_limits(pm: PlanModel) -> None:
-    """sum_{h in group} chips_h held[h,t] <= chips - contract chips in group, t in [from, to]."""
+    """sum_{h in group} chips_h held[h,t] <= chips - contract chips in group, t in [from, to]
+    (with `kind:` only classes, or only contracts, of that kind)."""
     chips = pm.classes["chips"].to_numpy(dtype=float)
     labels, rows, cols, coefs, upper = [], [], [], [], []
     for i, limit in enumerate(pm.scenario.limits):
         months = np.arange(max(limit.first, 0), min(limit.last, pm.months - 1) + 1)
         if not len(months):
             continue
-        _, t, buy, coef = _held_terms(pm, chips, _in_group(pm.classes, limit))
+        _, t, buy, coef = _held_terms(pm, chips, _in_group(pm.classes, limit,
+                                                           pm.classes["kind"]))
         row_of = np.full(pm.months, -1)
         row_of[months] = np.arange(len(months)) + sum(map(len, labels))
         keep = row_of[t] >= 0
         rows.append(row_of[t][keep]), cols.append(buy[keep]), coefs.append(coef[keep])
-        signed = pm.contract_chips[_in_group(pm.pools, limit)].sum(axis=0)
+        signed = pm.contract_chips[_in_group(pm.holders, limit, pd.Series(
+            CONTRACT, index=pm.holders.index))].sum(axis=0)
         upper.append(limit.chips - signed[months])
         labels.append(pd.DataFrame({"limit": i, "t": months}))
     if labels:
@@ -368,7 +452,8 @@ def define_spot(pm: PlanModel) -> None:
 
 
 def define_resilience(pm: PlanModel) -> None:
-    """site[w,m,p,t] = sum_{s of (w,m) at p} tp_s serve[s,t];
+    """site[w,m,p,t] = sum_{o of (w,m) at p, surviving} tp_o serve[o,t] (spot survives only
+    with resilience.count_spot: it is the first capacity a failover crowd takes away);
     sum_{p' != p} site[w,m,p',t] + unprot[w,m,p,t] + keep unmet[w,m,t] >= keep D[w,m,t]."""
     scn = pm.scenario
     if scn.survive is None or scn.keep == 0:
@@ -384,7 +469,7 @@ def define_resilience(pm: PlanModel) -> None:
     z = pm.lp.add_variables("site", _grid(len(sites), T, "k").assign(
         pair=lambda f: sites["pair"].to_numpy()[f["k"]],
         site=lambda f: sites["site"].to_numpy()[f["k"]]), cost=0.0)
-    s, t, ids = _serve_terms(pm)
+    s, t, ids = _serve_terms(pm, None if scn.count_spot else ~opts["spot"].to_numpy(bool))
     pm.lp.add_constraints("site", _grid(len(sites), T, "k"),
                           np.concatenate([site_of[s] * T + t, np.arange(len(z))]),
                           np.concatenate([ids, z]),
@@ -423,9 +508,10 @@ def define_budget(pm: PlanModel) -> None:
 
 def define_covers(pm: PlanModel) -> None:
     """Whole instances only: the demand and resilience rows restated on the chips held,
-    which serving can never exceed (serve[s,t] <= chips held in its pool + signed):
-      util_w sum_s tp_s (held chips_q(s),t + signed_q(s),t) + unmet[w,m,t] >= D[w,m,t]
-      sum_{s not at p} tp_s (held chips + signed) + unprot + keep unmet >= keep D.
+    which serving can never exceed (a holder's replicas serve at most its best tokens/s per
+    chip tp_g on the chips it holds and is signed for):
+      util_w sum_g tp_g (held chips_g,t + signed_g,t) + unmet[w,m,t] >= D[w,m,t]
+      sum_{g not at p, surviving} tp_g (held chips + signed) + unprot + keep unmet >= keep D.
     Implied by the model, so the LP bound is the same; written on the instance counts
     alone they let the MIP solver round them up (cover and MIR cuts)."""
     scn = pm.scenario
@@ -434,14 +520,16 @@ def define_covers(pm: PlanModel) -> None:
     util = {w.name: w.utilization for w in scn.workloads.values()}
     h, t, tb = pm.active
     held = pd.DataFrame({"h": h, "t": t, "col": _buy_ids(pm, h, tb)}).merge(
-        pm.classes[["pool", "chips"]], left_on="h", right_index=True)
+        pm.classes[["holder", "chips"]], left_on="h", right_index=True)
+    best = pm.options.groupby(["pair", "holder"], as_index=False).agg(
+        tp=("tp", "max"), workload=("workload", "first"), provider=("provider", "first"),
+        region=("region", "first"), spot=("spot", "first"))
     d = pm.demand.reset_index(names="d")
-    opts = d[["d", "pair", "t"]].merge(pm.options[["pair", "pool", "tp", "provider",
-                                                   "region", "workload"]], on="pair")
+    opts = d[["d", "pair", "t"]].merge(best, on="pair")
     opts["tp"] *= opts["workload"].map(util)
-    signed = np.bincount(opts["d"], opts["tp"] * pm.contract_chips[opts["pool"], opts["t"]],
+    signed = np.bincount(opts["d"], opts["tp"] * pm.contract_chips[opts["holder"], opts["t"]],
                          minlength=len(d))
-    terms = opts.merge(held, on=["pool", "t"])
+    terms = opts.merge(held, on=["holder", "t"])
     unmet = pm.lp.variables["unmet"].ids
     pm.lp.add_constraints("cover_demand", d[[*PAIR, "t"]],
                           np.concatenate([terms["d"], d["d"]]),
@@ -450,17 +538,19 @@ def define_covers(pm: PlanModel) -> None:
                           lower=d["tokens_per_s"].to_numpy() - signed)
     if "resilience" not in pm.lp.constraints:
         return
-    # resilience rows are per (w, m, t, site): the same options, without the failed site's
+    # resilience rows are per (w, m, t, site): the surviving holders, without the failed site
     res = pm.lp.constraints["resilience"].labels.reset_index(names="r").merge(
         d[[*PAIR, "t", "d", "tokens_per_s"]], on=[*PAIR, "t"])
     site = opts["provider"] if scn.survive == "provider" else \
         opts["provider"] + "/" + opts["region"]
     opts = opts.assign(site=site, tp=opts["tp"] / opts["workload"].map(util))
+    if not scn.count_spot:
+        opts = opts[~opts["spot"].astype(bool)]
     kept = res[["r", "d", "site"]].merge(opts, on="d", suffixes=("", "_o"))
     kept = kept[kept["site_o"] != kept["site"]]
-    signed = np.bincount(kept["r"], kept["tp"] * pm.contract_chips[kept["pool"], kept["t"]],
+    signed = np.bincount(kept["r"], kept["tp"] * pm.contract_chips[kept["holder"], kept["t"]],
                          minlength=len(res))
-    terms = kept.merge(held, on=["pool", "t"])
+    terms = kept.merge(held, on=["holder", "t"])
     pm.lp.add_constraints(
         "cover_resilience", res[[*PAIR, "t", "site"]],
         np.concatenate([terms["r"], res["r"], res["r"]]),

@@ -10,12 +10,14 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from planner.model import CONTRACT, PlanModel
+from planner.kinds import CONTRACT, kind_of
+from planner.model import PlanModel
 from planner.reports.format import rounded
 from planner.scenario import Scenario, month_hours
 from planner.tiers import Solution
 
 EPS = 1e-7
+UNPROVEN = ("not_proven", "time_limit")  # a plan whose search stopped before the proof
 UNMET_TOL = 1e-4  # tokens/s below this, or below NOISE of the demand, are solver noise:
 NOISE = 1e-6  # the tiers hold each other within 1e-7 of their value (tiers.hold_tol)
 
@@ -24,7 +26,11 @@ def short(values: np.ndarray, demand: np.ndarray) -> np.ndarray:
     """Which unmet or unprotected amounts (tokens/s) are more than solver noise."""
     return values > np.maximum(UNMET_TOL, NOISE * demand)
 ASSIGNMENT_COLUMNS = ["workload", "market", "provider", "region", "instance", "accelerator",
-                      "kind", "month", "chips", "instances", "tokens_per_s", "cost"]
+                      "kind", "month", "chips", "instances", "replicas", "chips_per_replica",
+                      "tokens_per_s", "cost", "measured_model", "precision", "ttft_ms",
+                      "tpot_ms", "latency_stat"]
+DEPLOYMENT_COLUMNS = ["month", "provider", "region", "instance", "accelerator", "kind",
+                      "instances", "chips", "replicas", "layout"]
 PURCHASE_COLUMNS = ["provider", "region", "instance", "accelerator", "kind", "term_months",
                     "start", "instances", "chips", "monthly_cost", "cost_in_horizon",
                     "cost_after_horizon", "total_cost"]
@@ -38,10 +44,11 @@ class Plan:
 
     TABLES: ClassVar[tuple[str, ...]] = (
         "summary", "cost_by_month", "cost_by_provider", "cost_by_accelerator", "cost_by_kind",
-        "unit_costs", "spend", "assignments", "purchases", "contracts", "unmet", "unprotected")
+        "unit_costs", "spend", "deployment", "assignments", "purchases", "contracts", "unmet",
+        "unprotected")
 
     scenario: Scenario
-    status: str  # "optimal", "unmet_demand", "unprotected" or "time_limit"
+    status: str  # "optimal", "unmet_demand", "unprotected", "not_proven" or "time_limit"
     spend: pd.DataFrame  # in-horizon cost per month and holding: SPEND_COLUMNS
     assignments: pd.DataFrame  # ASSIGNMENT_COLUMNS
     purchases: pd.DataFrame  # PURCHASE_COLUMNS (commitments, on-demand and spot bought)
@@ -49,6 +56,9 @@ class Plan:
     served: pd.DataFrame  # workload, market, month, demand, served tokens/s
     unprotected: pd.DataFrame  # workload, market, month, failed, tokens_per_s
     solver: dict = field(default_factory=dict)
+    deployment: pd.DataFrame = field(  # what to deploy: DEPLOYMENT_COLUMNS
+        default_factory=lambda: pd.DataFrame(columns=DEPLOYMENT_COLUMNS))
+    warnings: list[str] = field(default_factory=list)  # said with every output
 
     @property
     def shortfall(self) -> str | None:
@@ -161,7 +171,8 @@ class Plan:
                 "cost_by_accelerator": self.cost_by("accelerator").reset_index(),
                 "cost_by_kind": self.cost_by("kind").reset_index(),
                 "unit_costs": self.unit_costs(),
-                "spend": self.spend, "assignments": self.assignments,
+                "spend": self.spend, "deployment": self.deployment,
+                "assignments": self.assignments,
                 "purchases": self.purchases, "contracts": self.contracts(),
                 "unmet": self.unmet,
                 "unprotected": self.unprotected}
@@ -178,12 +189,13 @@ class Plan:
                 "cost_by_provider": self.cost_by("provider").to_dict(),
                 "cost_by_accelerator": self.cost_by("accelerator").to_dict(),
                 "cost_by_kind": self.cost_by("kind").to_dict(),
+                "deployment": records(self.deployment),
                 "assignments": records(self.assignments),
                 "purchases": records(self.purchases),
                 "unmet": records(self.unmet[["workload", "market", "month", "tokens_per_s"]]),
                 "unprotected": records(self.unprotected),
                 "unit_costs": records(self.unit_costs()),
-                "solver": self.solver}
+                "solver": self.solver, "warnings": self.warnings}
 
     def write_csv(self, folder: Path) -> list[Path]:
         """One CSV per table, money to cents and counts to 4 decimals."""
@@ -202,7 +214,8 @@ def make_plan(pm: PlanModel, sol: Solution) -> Plan:
     held = _held(pm, bought)
     spend = held.assign(month=labels[held["t"]],
                         cost=held["chips"] * held["price"] * scn.hours[held["t"]])
-    assignments = _assignments(pm, sol.x, held)
+    placed = _placed(pm, sol.x, held)
+    assignments = _assignments(pm, sol.x, placed)
     unmet_v = pm.lp.values("unmet", sol.x)["value"].to_numpy()
     d = pm.demand.assign(month=labels[pm.demand["t"]], demand=pm.demand["tokens_per_s"])
     served = d.assign(served=d["demand"] - unmet_v)[["workload", "market", "month", "demand",
@@ -217,7 +230,8 @@ def make_plan(pm: PlanModel, sol: Solution) -> Plan:
               "bound": sol.bound + signed, "variables": pm.lp.n_cols,
               "constraints": pm.lp.n_rows, "stages": sol.stages}
     plan = Plan(scn, status, spend[SPEND_COLUMNS], assignments,
-                _purchases(pm, bought, labels), unmet, served, unprotected, solver)
+                _purchases(pm, bought, labels), unmet, served, unprotected, solver,
+                deployment(pm, placed, held), memory_warnings(pm))
     total = plan.total_cost  # the gap is relative to the cost reported, contracts included
     if not np.isfinite(solver["bound"]):  # no bound proven: JSON has no infinity
         solver["bound"], solver["gap"] = None, None
@@ -247,26 +261,25 @@ def _bought(pm: PlanModel, x: np.ndarray) -> np.ndarray:
 
 
 def _held(pm: PlanModel, bought: np.ndarray) -> pd.DataFrame:
-    """Chips held per pool, month and holder (a contract or a class), in the order serving
-    fills them: contracts, commitments (longest first), on-demand, spot."""
+    """Chips held per holder, month and kind, in the order replicas fill them: contracts,
+    commitments (longest first), on-demand (spot holders hold only spot)."""
     cls, T = pm.classes, pm.months
     h, t, tb = pm.active
     instances = np.zeros((len(cls), T))
     np.add.at(instances, (h, t), bought[h, tb])
     hh, tt = np.nonzero(instances > EPS)
     per = cls["chips"].to_numpy(dtype=float)
-    held = cls.iloc[hh][["provider", "region", "instance", "accelerator", "kind", "pool",
+    held = cls.iloc[hh][["provider", "region", "instance", "accelerator", "kind", "holder",
                          "price"]].assign(t=tt, chips=instances[hh, tt] * per[hh],
-                                          per_instance=per[hh],
-                                          order=np.where(cls["kind"].to_numpy()[hh] == "on-demand",
-                                                         1e6, -cls["term"].to_numpy()[hh]))
-    qq, tq = np.nonzero(pm.contract_chips > 0)
-    signed = pm.pools.iloc[qq][["provider", "region", "accelerator"]].assign(
-        instance="", kind=CONTRACT, pool=qq, t=tq, chips=pm.contract_chips[qq, tq],
-        price=pm.contract_cost[qq, tq] / (pm.contract_chips[qq, tq] * pm.scenario.hours[tq]),
-        per_instance=np.nan, order=-1e6)
-    return pd.concat([signed, held], ignore_index=True).sort_values(
-        ["pool", "t", "order", "instance"], ignore_index=True)
+                                          per_instance=per[hh])
+    gg, tg = np.nonzero(pm.contract_chips > 0)
+    signed = pm.holders.iloc[gg][["provider", "region", "accelerator"]].assign(
+        instance="", kind=CONTRACT, holder=gg, t=tg, chips=pm.contract_chips[gg, tg],
+        price=pm.contract_cost[gg, tg] / (pm.contract_chips[gg, tg] * pm.scenario.hours[tg]),
+        per_instance=np.nan)
+    held = pd.concat([signed, held], ignore_index=True)
+    held["order"] = held["kind"].map(lambda k: kind_of(k).order)
+    return held.sort_values(["holder", "t", "order", "instance"], ignore_index=True)
 
 
 def _purchases(pm: PlanModel, bought: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
@@ -288,22 +301,136 @@ def _purchases(pm: PlanModel, bought: np.ndarray, labels: np.ndarray) -> pd.Data
     return purchases[PURCHASE_COLUMNS].reset_index(drop=True)
 
 
-def _assignments(pm: PlanModel, x: np.ndarray, held: pd.DataFrame) -> pd.DataFrame:
-    """Each pool's serving split over its holders in fill order: a (w, m) whose chips lie
-    at [a, b) of the pool's used chips takes the part of each holder's [c, d) it overlaps."""
+def _placed(pm: PlanModel, x: np.ndarray, held: pd.DataFrame) -> pd.DataFrame:
+    """Each holder's replicas placed on its chips, largest first, in the order `held` fills
+    them: one row per (point, month, holding) with the replicas and chips placed there
+    (columns of `held` and of the point, `replicas`, `chips`, and `first`: the chip, from
+    0 in the holder's month, where they start)."""
+    T = pm.months
+    reps = pm.lp.values("rep", x)["value"].to_numpy().reshape(len(pm.points), T)
+    if pm.scenario.integer:
+        reps = np.round(reps)
+    p, t = np.nonzero(reps > EPS)
+    pts = pm.points.iloc[p].reset_index()
+    use = pts.assign(t=t, span=reps[p, t] * pts["size"].to_numpy())
+    use = use.sort_values(["holder", "t", "size", "point"], ascending=[True, True, False, True],
+                          kind="stable")
+    use["b"] = use.groupby(["holder", "t"])["span"].cumsum()
+    held = held.assign(d=held.groupby(["holder", "t"])["chips"].cumsum())
+    rows = use.merge(held.drop(columns=["provider", "region", "accelerator", "instance"]),
+                     on=["holder", "t"], suffixes=("", "_held"))
+    lo = np.maximum(rows["b"] - rows["span"], rows["d"] - rows["chips"])
+    overlap = np.minimum(rows["b"], rows["d"]) - lo
+    rows = rows.assign(first=lo, chips=overlap, replicas=overlap / rows["size"])
+    return rows[overlap > EPS].reset_index(drop=True)
+
+
+def _assignments(pm: PlanModel, x: np.ndarray, placed: pd.DataFrame) -> pd.DataFrame:
+    """The placed replicas split over the markets they serve, in proportion to the chips
+    serving each: what each (workload, market) uses, of which kind, at what cost. Chips
+    held but holding no replica are idle and in no row."""
     T = pm.months
     chips = pm.lp.values("serve", x)["value"].to_numpy().reshape(len(pm.options), T)
-    s, t = np.nonzero(chips > EPS)
-    use = pm.options.iloc[s][["workload", "market", "pool", "tp"]].assign(t=t, used=chips[s, t])
-    use = use.sort_values(["pool", "t"], kind="stable")
-    use["b"] = use.groupby(["pool", "t"])["used"].cumsum()
-    held = held.assign(d=held.groupby(["pool", "t"])["chips"].cumsum())
-    rows = use.merge(held, on=["pool", "t"])
-    overlap = np.minimum(rows["b"], rows["d"]) - np.maximum(rows["b"] - rows["used"],
-                                                          rows["d"] - rows["chips"])
-    rows = rows.assign(chips=overlap)[overlap > EPS]
-    return rows.assign(month=np.array(pm.scenario.month_labels)[rows["t"]],
-                       instances=rows["chips"] / rows["per_instance"],
-                       tokens_per_s=rows["chips"] * rows["tp"],
-                       cost=rows["chips"] * rows["price"] * pm.scenario.hours[rows["t"]],
-                       )[ASSIGNMENT_COLUMNS].reset_index(drop=True)
+    o, t = np.nonzero(chips > EPS)
+    use = pm.options.iloc[o][["market", "point"]].assign(t=t, used=chips[o, t])
+    use["share"] = use["used"] / use.groupby(["point", "t"])["used"].transform("sum")
+    placed = placed.assign(part=placed["chips"] / placed.groupby(["point", "t"])[
+        "chips"].transform("sum"))
+    rows = placed.merge(use, on=["point", "t"])
+    return rows.assign(
+        month=np.array(pm.scenario.month_labels)[rows["t"]],
+        chips=rows["chips"] * rows["share"], replicas=rows["replicas"] * rows["share"],
+        instances=rows["chips"] * rows["share"] / rows["per_instance"],
+        chips_per_replica=rows["size"], tokens_per_s=rows["used"] * rows["tp"] * rows["part"],
+        cost=rows["chips"] * rows["share"] * rows["price"] * pm.scenario.hours[rows["t"]],
+    ).sort_values(["month", "workload", "market", "provider", "region", "instance", "kind"],
+                  kind="stable")[ASSIGNMENT_COLUMNS].reset_index(drop=True)
+
+
+def deployment(pm: PlanModel, placed: pd.DataFrame, held: pd.DataFrame) -> pd.DataFrame:
+    """What to deploy: per month, holder and kind, runs of instances with the same replicas
+    on each (placed largest first), e.g. `8 x p5.48xlarge: 2 replicas of chat (llama-2-70b,
+    4 chips, fp8)`; instances holding no replica are `idle`; a signed contract's chips are
+    one pool. A fractional plan (`integer: false`) lists each kind's replicas with the
+    fraction of instances they fill."""
+    labels = np.array(pm.scenario.month_labels)
+    held = held.assign(start=held.groupby(["holder", "t"])["chips"].cumsum() - held["chips"])
+    placed = placed.assign(start=placed["first"])
+    out = []
+    for h in held.itertuples(index=False):
+        here = placed[(placed["holder"] == h.holder) & (placed["t"] == h.t)
+                      & (placed["kind"] == h.kind)]
+        base = {"month": labels[h.t], "provider": h.provider, "region": h.region,
+                "instance": h.instance, "accelerator": h.accelerator, "kind": h.kind}
+        if not np.isfinite(h.per_instance) or not pm.scenario.integer:
+            out += [{**base, **run} for run in _pooled(here, h.chips, h.per_instance)]
+        else:
+            out += [{**base, **run} for run in _instance_runs(here, h.start, h.chips,
+                                                               h.per_instance)]
+    return pd.DataFrame(out, columns=DEPLOYMENT_COLUMNS)
+
+
+def _layout(reps: pd.DataFrame, per_instance: float = 1.0) -> str:
+    """`2 replicas of chat (llama-2-70b, 4 chips, fp8) + 1 replica of ...`: the replicas of
+    `reps`, divided by `per_instance`."""
+    parts = []
+    for r in reps.itertuples(index=False):
+        n = r.replicas / per_instance
+        count = f"{round(n):d}" if abs(n - round(n)) < 1e-6 else f"{n:.2f}"
+        what = f"{r.measured_model}, {r.size:g} chip{'s' if r.size != 1 else ''}"
+        if r.precision:
+            what += f", {r.precision}"
+        parts.append(f"{count} replica{'' if count == '1' else 's'} of {r.workload} ({what})")
+    return " + ".join(parts) or "idle"
+
+
+def _pooled(reps: pd.DataFrame, chips: float, per: float) -> list[dict]:
+    """A signed pool, or a fractional plan's holding: its replicas, then what is idle."""
+    rows = [{"instances": r.chips / per, "chips": r.chips, "replicas": r.replicas,
+             "layout": _layout(reps.iloc[[i]])} for i, r in enumerate(reps.itertuples())]
+    idle = chips - reps["chips"].sum()
+    if idle > 1e-6:
+        rows.append({"instances": idle / per, "chips": idle, "replicas": 0.0,
+                     "layout": "idle"})
+    return rows
+
+
+def _instance_runs(reps: pd.DataFrame, start: float, chips: float, per: float) -> list[dict]:
+    """Instances of `per` chips over [start, start + chips), grouped into runs holding the
+    same replicas: {instances, chips, replicas, layout}. Between two replica boundaries one
+    kind of replica (or none) fills whole instances; an instance across a boundary holds
+    a mix, read off the replicas that overlap it."""
+    def on(lo: float, hi: float) -> pd.DataFrame:
+        a = np.maximum(reps["start"], lo)
+        b = np.minimum(reps["start"] + reps["chips"], hi)
+        part = reps.assign(chips=b - a, replicas=(b - a) / reps["size"])
+        return part[part["chips"] > 1e-9]
+
+    count = int(round(chips / per))
+    cuts = {int(round((c - start) / per * 1e6)) for c in
+            [*reps["start"], *(reps["start"] + reps["chips"])]}  # in 1e-6 instances
+    mixed = sorted({c // 10**6 for c in cuts if c % 10**6 and c // 10**6 < count})
+    edges = sorted({0, count, *mixed, *(m + 1 for m in mixed),
+                    *(c // 10**6 for c in cuts if c % 10**6 == 0 and c // 10**6 <= count)})
+    runs: list[dict] = []
+    for a, b in zip(edges, edges[1:]):
+        inside = on(start + a * per, start + b * per)
+        layout = _layout(inside, b - a)
+        if runs and runs[-1]["layout"] == layout:
+            last = runs[-1]
+            last.update(instances=last["instances"] + b - a, chips=last["chips"] + (b - a) * per,
+                        replicas=last["replicas"] + inside["replicas"].sum())
+        else:
+            runs.append({"instances": b - a, "chips": (b - a) * per,
+                         "replicas": inside["replicas"].sum(), "layout": layout})
+    return runs
+
+
+def memory_warnings(pm: PlanModel) -> list[str]:
+    """Spec section 2: a model the catalog's models.csv does not know has one-chip replicas
+    (unless a row says), and every output says that its memory fit was not checked."""
+    unknown = sorted(set(pm.points.loc[pm.points["needed_gb"].isna(), "workload"].map(
+        {w.name: w.model for w in pm.scenario.workloads.values()})))
+    return [f"warning: model {m} is not in the catalog's models.csv: its replicas are one "
+            f"chip unless a throughput row gives chips_per_replica, and memory fit was not "
+            f"checked" for m in unknown]

@@ -63,6 +63,13 @@ class Workload:
     precision: frozenset[str] | None = None  # allowed numeric formats (None: any)
     shape: tuple[float, float] | None = None  # (input, output tokens) of a request bucket
     parent: str | None = None  # the workload a request bucket belongs to
+    measured_on: tuple[str, ...] = ()  # v3: other models whose rows serve it too
+    memory_headroom: float = 0.2  # v3: a replica's memory >= weights x (1 + headroom)
+
+    @property
+    def row_models(self) -> tuple[str, ...]:
+        """The models whose throughput rows may serve this workload."""
+        return (self.model, *(m for m in self.measured_on if m != self.model))
 
     @property
     def family(self) -> str:
@@ -78,6 +85,7 @@ class Limit:
     accelerator: str | None = None
     first: int = 0  # horizon month index, inclusive
     last: int = 10**6  # horizon month index, inclusive
+    kind: str | None = None  # v3: only chips held as this kind count (None: every kind)
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,7 @@ class Scenario:
     rtt_ms: dict[tuple[str, str, str], float]  # (market, provider, region) -> ms
     futures: Futures | None = None  # uncertain demand (spec section 7)
     warnings: list[str] = field(default_factory=list)  # `file:line: path: warning: ...`
+    count_spot: bool = False  # v3: spot counts as capacity that survives a failure
 
     @property
     def month_labels(self) -> list[str]:
@@ -343,7 +352,9 @@ class _Reader:
 TOP_KEYS = ("name", "horizon", "catalog", "markets", "workloads", "providers", "limits",
             "contracts", "purchase", "resilience", "budget", "network", "uncertainty")
 WORKLOAD_KEYS = ("model", "slo", "utilization", "demand", "residency", "providers",
-                 "accelerators", "spot", "precision", "requests")
+                 "accelerators", "spot", "precision", "requests", "measured_on",
+                 "memory_headroom")
+LIMIT_KINDS = ("on-demand", "spot", "commit", "contract")
 PERCENTILES = ("p50", "p90", "p95", "p99", "mean")
 
 
@@ -402,14 +413,17 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
     if not isinstance(integer, bool):
         raise r.expect(("purchase", "integer"), "true or false", integer)
 
-    survive, keep = None, 0.0
+    survive, keep, count_spot = None, 0.0, False
     if "resilience" in top:
-        res = r.mapping(("resilience",), top["resilience"], ("survive", "keep"),
+        res = r.mapping(("resilience",), top["resilience"], ("survive", "keep", "count_spot"),
                         ("survive", "keep"))
         survive = res["survive"]
         if survive not in ("provider", "region"):
             raise r.expect(("resilience", "survive"), "'provider' or 'region'", survive)
         keep = r.number(("resilience", "keep"), res["keep"], 0, 1)
+        count_spot = res.get("count_spot", False)
+        if not isinstance(count_spot, bool):
+            raise r.expect(("resilience", "count_spot"), "true or false", count_spot)
 
     monthly_max = None
     if "budget" in top:
@@ -424,7 +438,7 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
         if "uncertainty" in top else None
     return Scenario(name, file, catalog, start, months, markets, workloads, discount,
                     max_share, limits, contracts, terms, integer, survive, keep, monthly_max, rtt,
-                    futures, r.warnings)
+                    futures, r.warnings, count_spot)
 
 
 def _override(file: Path, data: object, lines: dict[Path_, int | str],
@@ -471,7 +485,7 @@ class _Known:
         self.regions_of: dict[str, set[str]] = (
             cat.regions.groupby("provider")["region"].agg(set).to_dict())
         self.accelerators = set(cat.accelerators["id"])
-        self.models = set(cat.throughput["model"])
+        self.models = set(cat.throughput["model"]) | set(cat.models["id"])
         self.precisions = set(cat.throughput["precision"]) - {""}
         self.jurisdictions = set(cat.regions["jurisdiction"])
         self.offered: dict[tuple[str, str], set[str]] = (
@@ -530,6 +544,10 @@ def _workload(r: _Reader, path: Path_, spec: object, markets: pd.DataFrame, star
     utilization = r.number((*path, "utilization"), spec.get("utilization", 1.0), 0, 1,
                            low_open=True)
     spot = r.number((*path, "spot"), spec.get("spot", 0), 0, 1)
+    measured_on = spec.get("measured_on") or []  # `[]` is the default written out
+    measured_on = tuple(sorted(r.names((*path, "measured_on"), measured_on, known.models,
+                                       "model"))) if measured_on else ()
+    headroom = r.number((*path, "memory_headroom"), spec.get("memory_headroom", 0.2), 0, 10)
     market_names = set(markets.index)
 
     demand = {}
@@ -548,7 +566,8 @@ def _workload(r: _Reader, path: Path_, spec: object, markets: pd.DataFrame, star
         accelerators = r.names((*path, "accelerators"), spec["accelerators"],
                                known.accelerators, "accelerator")
     whole = Workload(path[-1], model, ttft, tpot, utilization, spot, demand, residency,
-                     providers, accelerators, percentile, precision)
+                     providers, accelerators, percentile, precision,
+                     measured_on=measured_on, memory_headroom=headroom)
     if "requests" not in spec:
         return [whole]
     return _buckets(r, (*path, "requests"), spec["requests"], whole)
@@ -605,8 +624,8 @@ def _demand(r: _Reader, path: Path_, value: object, start: int, months: int) -> 
 
 
 def _limit(r: _Reader, path: Path_, spec: object, start: int, known: _Known) -> Limit:
-    spec = r.mapping(path, spec, ("provider", "region", "accelerator", "chips", "from", "to"),
-                     ("chips",))
+    spec = r.mapping(path, spec, ("provider", "region", "accelerator", "kind", "chips", "from",
+                                  "to"), ("chips",))
     provider = spec.get("provider")
     if provider is not None:
         r.name((*path, "provider"), provider, known.providers, "provider")
@@ -616,12 +635,15 @@ def _limit(r: _Reader, path: Path_, spec: object, start: int, known: _Known) -> 
     accelerator = spec.get("accelerator")
     if accelerator is not None:
         r.name((*path, "accelerator"), accelerator, known.accelerators, "accelerator")
+    kind = spec.get("kind")
+    if kind is not None and kind not in LIMIT_KINDS:
+        raise r.error((*path, "kind"), closest(kind, LIMIT_KINDS, "purchase kind"))
     chips = r.number((*path, "chips"), spec["chips"], 0)
     first = r.month((*path, "from"), spec["from"]) - start if "from" in spec else -10**6
     last = r.month((*path, "to"), spec["to"]) - start if "to" in spec else 10**6
     if last < first:
         raise r.expect((*path, "to"), "a month not before 'from'", spec["to"])
-    return Limit(chips, provider, region, accelerator, first, last)
+    return Limit(chips, provider, region, accelerator, first, last, kind)
 
 
 CONTRACT_KEYS = ("provider", "region", "accelerator", "chips", "start", "months",

@@ -1,9 +1,13 @@
-"""Who can serve what: round trips, usable throughput and prices, pruned before modelling.
+"""Who can serve what: round trips, operating points and prices, pruned before modelling.
 
 Spec section 4: rtt_ms = 0.015 x great-circle km (haversine, R = 6371 km) unless the
-scenario overrides it; tp(w, m, o) is the best throughput row of (accelerator, model) with
-ttft_ms + rtt_ms <= slo.ttft_ms and tpot_ms <= slo.tpot_ms, measured alike (section 8:
-statistic, precision, request shape). Residency and allow-lists remove pairs. Prices per chip-hour are instance prices / chips, less the provider discount.
+scenario overrides it. The rows of a workload w are the throughput rows of its model and of
+the models it is `measured_on`, measured alike (section 8: statistic, precision, request
+shape). A row r serves market m from a site only if ttft_ms(r) + rtt_ms <= slo.ttft_ms and
+tpot_ms(r) <= slo.tpot_ms; residency and allow-lists remove pairs. Its replica size is the
+row's chips_per_replica, else the smallest power of two of chips whose memory holds the
+workload's own model's weights x (1 + memory_headroom). Prices per chip-hour are instance
+prices / chips, less the provider discount.
 """
 
 from __future__ import annotations
@@ -29,10 +33,54 @@ def great_circle_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 def demand_pairs(scn: Scenario) -> pd.DataFrame:
     """(workload, market) pairs with demand in some month, with the workload's settings."""
-    rows = [{"workload": w.name, "market": m, "model": w.model, "slo_ttft": w.ttft_ms,
-             "slo_tpot": w.tpot_ms}
+    rows = [{"workload": w.name, "market": m, "slo_ttft": w.ttft_ms, "slo_tpot": w.tpot_ms}
             for w in scn.workloads.values() for m, d in w.demand.items() if d.max() > 0]
-    return pd.DataFrame(rows, columns=[*PAIR, "model", "slo_ttft", "slo_tpot"])
+    return pd.DataFrame(rows, columns=[*PAIR, "slo_ttft", "slo_tpot"])
+
+
+BYTES_PER_PARAM = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "": 2.0, "fp8": 1.0, "int8": 1.0,
+                   "fp4": 0.5, "int4": 0.5}  # spec section 2; unstated: 2
+MAX_REPLICA_CHIPS = 2**12  # no instance or pool of the catalog is larger
+
+
+def weights_gb(params_b: float, precision: str) -> float:
+    return params_b * BYTES_PER_PARAM.get(precision, 2.0)
+
+
+def replica_size(needed_gb: float, memory_gb: float) -> int:
+    """The smallest power of two of chips of `memory_gb` holding `needed_gb`."""
+    chips = max(needed_gb / memory_gb, 1.0)
+    return int(min(2 ** np.ceil(np.log2(chips) - 1e-12), MAX_REPLICA_CHIPS))
+
+
+def workload_rows(scn: Scenario) -> pd.DataFrame:
+    """Every (workload, throughput row) measured alike, with the replica size it needs.
+
+    Columns: workload, row (throughput index), accelerator, measured_model, tp (tokens/s
+    per chip), ttft_ms, tpot_ms, latency_stat, precision, size (chips per replica),
+    needed_gb (weights x (1 + headroom) of the workload's own model; NaN when the catalog
+    does not know its parameters, and then a one-chip replica unless the row says)."""
+    thr = scn.catalog.throughput
+    params = scn.catalog.models.set_index("id")["params_b"].astype(float)
+    memory = scn.catalog.accelerators.set_index("id")["memory_gb"].astype(float)
+    links = pd.DataFrame([(w.name, m, w.model, w.memory_headroom)
+                          for w in scn.workloads.values() for m in w.row_models],
+                         columns=["workload", "model", "own_model", "headroom"])
+    rows = links.merge(thr.reset_index(names="row"), on="model")
+    rows = rows[measured_alike(scn, rows)]
+    weights = rows["own_model"].map(params) * rows["precision"].map(
+        lambda p: BYTES_PER_PARAM.get(p, 2.0))
+    rows["needed_gb"] = weights * (1 + rows["headroom"])
+    mem = rows["accelerator"].map(memory).to_numpy()
+    derived = [replica_size(n, g) if np.isfinite(n) else 1
+               for n, g in zip(rows["needed_gb"].to_numpy(), mem)]
+    given = rows["chips_per_replica"].to_numpy(dtype=float)
+    rows["size"] = np.where(np.isfinite(given), given, derived).astype(int)
+    rows = rows.rename(columns={"model": "measured_model",
+                                "tokens_per_s_per_chip": "tp"})
+    return rows[["workload", "row", "accelerator", "measured_model", "tp", "ttft_ms",
+                 "tpot_ms", "latency_stat", "precision", "size", "needed_gb"]
+                ].reset_index(drop=True)
 
 
 STRICTNESS = {"p50": 1, "p90": 2, "p95": 3, "p99": 4, "limit": 4, "": 4}
@@ -66,6 +114,24 @@ def candidates(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
     workload's allow-lists admit it), resident (residency admits it), rtt_ms, and tp (the
     best throughput meeting the SLO at this round trip; NaN where no row does).
     """
+    cand, rows = _candidate_rows(scn, sites)
+    cand["tp"] = rows.groupby("c")["tp"].max().reindex(cand.index)
+    return cand[[*PAIR, *SITE, "jurisdiction", "listed", "resident", "rtt_ms", "tp"]]
+
+
+def operating_points(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
+    """Every usable (workload, market, site, row): allow-lists and residency admit the
+    site, and the row meets the SLO at its round trip. Columns: workload, market, provider,
+    region, accelerator, rtt_ms and the columns of `workload_rows`."""
+    cand, rows = _candidate_rows(scn, sites)
+    ok = (cand["listed"] & cand["resident"]).to_numpy()
+    rows = rows[ok[rows["c"].to_numpy()]]
+    return rows.drop(columns=["c", "slo_ttft", "slo_tpot", "lat", "lon", "jurisdiction"]
+                     ).reset_index(drop=True)
+
+
+def _candidate_rows(scn: Scenario, sites: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(candidates without tp, their rows meeting the SLO: one per (candidate c, row))."""
     pairs = demand_pairs(scn)
     regions = scn.catalog.regions[["provider", "region", "lat", "lon", "jurisdiction"]]
     sites = sites[SITE].drop_duplicates().merge(regions, on=["provider", "region"])
@@ -80,25 +146,10 @@ def candidates(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
         override = pd.Series(scn.rtt_ms).reindex(keys).to_numpy()
         rtt = np.where(np.isnan(override), rtt, override)
     cand = cand.assign(listed=listed, resident=resident, rtt_ms=rtt)
-
-    curve = scn.catalog.throughput[["accelerator", "model", "tokens_per_s_per_chip",
-                                    "ttft_ms", "tpot_ms", "latency_stat", "precision",
-                                    "input_tokens", "output_tokens"]]
-    rows = cand.reset_index(names="c").merge(curve, on=["accelerator", "model"])
+    rows = cand.reset_index(names="c").merge(workload_rows(scn), on=["workload", "accelerator"])
     rows = rows[(rows["ttft_ms"] + rows["rtt_ms"] <= rows["slo_ttft"])
-                & (rows["tpot_ms"] <= rows["slo_tpot"]) & measured_alike(scn, rows)]
-    cand["tp"] = rows.groupby("c")["tokens_per_s_per_chip"].max().reindex(cand.index)
-    return cand[[*PAIR, *SITE, "jurisdiction", "listed", "resident", "rtt_ms", "tp"]]
-
-
-def usable_throughput(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
-    """tp for every (workload, market) x site (provider, region, accelerator) that can serve.
-
-    Returns columns workload, market, provider, region, accelerator, rtt_ms, tp.
-    """
-    cand = candidates(scn, sites)
-    ok = cand["listed"] & cand["resident"] & cand["tp"].notna()
-    return cand.loc[ok, [*PAIR, *SITE, "rtt_ms", "tp"]].reset_index(drop=True)
+                & (rows["tpot_ms"] <= rows["slo_tpot"])]
+    return cand, rows
 
 
 def _allowed(scn: Scenario, cand: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

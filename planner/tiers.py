@@ -29,9 +29,11 @@ gap is in dollars.
    with that cost held (equal-price regions: the nearer), by a node limit so that a busy
    machine gives the same plan; a MILP plan replaces its start only when strictly better
    in its tier. Last, serving re-optimised with the purchases fixed.
-Searches stop at DEFAULT_GAP, or with time at the PATIENCE gaps; "optimal" means proven
-within PROVEN (or the gap asked for). A time limit returns the best plan found, never
-worse than the rounded start.
+Searches stop at DEFAULT_GAP, or after the PATIENCE work at its gaps; work is counted in
+branch-and-bound nodes, never seconds, so the same scenario gives the same plan on any
+machine, busy or not. "optimal" means proven within PROVEN (or the gap asked for);
+"not_proven" that the search budget ended first; "time_limit" only that the user's time
+limit did. A time limit returns the best plan found, never worse than the rounded start.
 """
 
 from __future__ import annotations
@@ -45,11 +47,11 @@ import numpy as np
 from planner.model import TIERS, PlanModel
 from planner.solver import INF, Progress, Run, SolverFailed, backend
 
-DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at, or past these seconds at these
-PATIENCE = ((5.0, 1e-5), (20.0, 1e-4), (40.0, 1e-3), (90.0, 1e-2),  # gaps (spread over
-            (240.0, INF))  # the months); a plan this close to its bound is not searched
-ENOUGH = 1e-4  # as one MILP, nor is one whose months took longer than FOLLOW_UP seconds
-FOLLOW_UP = 20.0
+DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at, or past these nodes at these
+PATIENCE = ((1000, 1e-5), (4000, 1e-4), (8000, 1e-3), (18000, 1e-2),  # gaps (spread over
+            (48000, INF))  # the months); a plan this close to its bound is not searched
+ENOUGH = 1e-4  # as one MILP, nor is one whose months took more than FOLLOW_UP nodes
+FOLLOW_UP = 4000
 PROVEN = 1e-3  # a plan within this of its bound (or of the gap asked for) is "optimal"
 BOUND_PATIENCE = ((0.0, PROVEN / 4), *PATIENCE)  # a bound close enough to prove is enough
 SHORTCUT = 1e6  # USD per token/s-month unmet or unprotected in the one-LP first try
@@ -64,7 +66,7 @@ def hold_tol(value: float) -> float:
 
 @dataclass
 class Solution:
-    status: str  # "optimal" (every tier proven within the gap) or "time_limit"
+    status: str  # "optimal" (every tier proven within the gap), "not_proven" or "time_limit"
     x: np.ndarray
     solver: str
     seconds: float  # inside the solver, all stages
@@ -110,6 +112,7 @@ class Lexicographic:
         self.stages: list[dict] = []
         self.trace: list[tuple[float, float, float]] = []
         self.started = time.perf_counter()
+        self.nodes = 0  # branch-and-bound nodes searched so far: the work stop rules count
 
     def value(self, tier: str, x: np.ndarray) -> float:
         return float(self.c[tier] @ x)
@@ -126,8 +129,9 @@ class Lexicographic:
         self.be.set_objective(objective)
         limit = self.deadline.left() if self.be.integer else None
         run = self.be.run(time_limit=limit, stage=stage, progress=self._progress, **kw)
+        self.nodes += run.nodes
         self.stages.append({"stage": stage, "status": run.status,
-                            "seconds": round(run.seconds, 3)})
+                            "seconds": round(run.seconds, 3), "nodes": run.nodes})
         if run.status == "infeasible":
             raise SolverFailed(f"{stage}: the model has no plan (infeasible)")
         return run
@@ -185,9 +189,17 @@ class Lexicographic:
     # --- whole instances -------------------------------------------------------------
 
     def whole_start(self, x: np.ndarray) -> np.ndarray:
-        """Round the LP plan's instances up; relax-and-fix where that breaks a limit or
-        the budget; then the best serving of those instances."""
-        buy = self.pm.buy_ids
+        """Round the LP plan's replicas up (down where their chips cannot be bought) and
+        its instances up; relax-and-fix where that breaks a limit or the budget; the
+        replicas that fit those instances; then the best serving of them."""
+        buy, rep = self.pm.buy_ids, self.pm.rep_ids
+        for replicas in (np.ceil(x[rep] - 1e-6), np.floor(x[rep] + 1e-6)):
+            self.be.set_bounds(rep, replicas, replicas)
+            try:
+                x, _, _ = self.lp("replicas LP", nearest=False)
+                break
+            except SolverFailed:  # a limit or the budget cannot hold the rounded-up chips
+                continue
         rows = self._capped_rows()
         free = np.ones(len(buy), dtype=bool)
         value = np.zeros(len(buy))
@@ -201,16 +213,34 @@ class Lexicographic:
             self.be.set_bounds(buy[~free], value[~free], value[~free])
             x, _, _ = self.lp("repair LP", nearest=False)
         value = np.where(free, np.floor(x[buy] + 1e-6), value)  # still breaking: round down
-        return self.serve(value)
+        self.be.set_bounds(rep, self.lower[rep], self.upper[rep])
+        return self.serve(np.concatenate([value, self._fit(value, replicas)]))
 
-    def serve(self, instances: np.ndarray) -> np.ndarray:
+    def _fit(self, instances: np.ndarray, replicas: np.ndarray) -> np.ndarray:
+        """`replicas`, fewer where `instances` hold fewer chips than they need (each
+        holder's replicas cut in proportion and rounded down)."""
+        supply = np.concatenate([b.ids for n, b in self.pm.lp.constraints.items()
+                                 if n.split("@")[0] == "supply"])
+        a = self.pm.lp.arrays()
+        matrix = a["A"].tocsr()[supply]
+        held = a["row_upper"][supply] - matrix[:, self.pm.buy_ids] @ instances
+        need = matrix[:, self.pm.rep_ids] @ replicas
+        over = need > held + 1e-9
+        if not over.any():
+            return replicas
+        ratio = np.where(over, held / np.maximum(need, 1e-12), 1.0)
+        row = np.asarray(abs(matrix[:, self.pm.rep_ids]).argmax(axis=0)).ravel()
+        return np.floor(replicas * np.minimum(ratio[row], 1.0) + 1e-9)
+
+    def serve(self, whole: np.ndarray) -> np.ndarray:
         """The lexicographic best serving (unmet, unprotected, round trips) of fixed
-        purchases; cost is fixed with them."""
-        buy = self.pm.buy_ids
-        self.be.set_bounds(buy, instances, instances)
+        purchases and replicas (`whole`, in the order of `pm.whole_ids`); cost is fixed
+        with them."""
+        ids = self.pm.whole_ids
+        self.be.set_bounds(ids, whole, whole)
         x, _, _ = self.lp("serving LP")
-        self.be.set_bounds(buy, self.lower[buy], self.upper[buy])
-        x[buy] = instances
+        self.be.set_bounds(ids, self.lower[ids], self.upper[ids])
+        x[ids] = whole
         for tier in TIERS:
             self.hold(tier, None)
         return x
@@ -256,7 +286,8 @@ class Lexicographic:
         if self.value(tier, run.x) >= now - 1e-9 * abs(now) - 1e-9:
             return x, max(run.objective - run.bound, 0.0), run.status == "optimal"
         better = run.x.copy()
-        better[self.pm.buy_ids] = np.round(better[self.pm.buy_ids])  # whole, not 0.9999999
+        whole = self.pm.whole_ids
+        better[whole] = np.round(better[whole])  # whole, not 0.9999999
         return better, max(run.objective - run.bound, 0.0), run.status == "optimal"
 
     def by_month(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
@@ -288,7 +319,7 @@ class Lexicographic:
         after it released again. Columns that were fixed are fixed at the new plan."""
         lower, upper = self.be.bounds()
         fixed = lower == upper
-        buy, cols = self.pm.buy_ids, np.arange(len(x), dtype=np.int32)
+        buy, cols = self.pm.whole_ids, np.arange(len(x), dtype=np.int32)
         bought = np.round(x[buy])
         self.be.set_integer(False)
         self.be.set_bounds(cols, self.lower, self.upper)
@@ -360,9 +391,14 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
     x, lower = _least_cost(lex, x, lower, gap, patience, at_zero=max(
         lex.value("unmet", x), lex.value("unprotected", x)) <= 2 * hold_tol(0.0))
     proven &= not _open(lex.value("cost", x), lower, PROVEN if gap is None else gap)
-    x = lex.serve(np.round(x[pm.buy_ids]))
-    return _solution(lex, "optimal" if proven else "time_limit", x, lower, duals,
+    x = lex.serve(np.round(x[pm.whole_ids]))
+    return _solution(lex, "optimal" if proven else unproven(deadline), x, lower, duals,
                      relaxed=True)
+
+
+def unproven(deadline: _Deadline) -> str:
+    """Why a plan is not proven: the user's time limit, or the search budget."""
+    return "time_limit" if deadline.over else "not_proven"
 
 
 def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | None,
@@ -374,11 +410,11 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     target = DEFAULT_GAP if gap is None else gap
     patience = patience if gap is None else ()
     enough = ENOUGH if gap is None else gap
-    started = time.perf_counter()
+    started = lex.nodes
 
     def early() -> bool:
         left = not lex.deadline.over
-        return left and (gap is not None or time.perf_counter() - started < FOLLOW_UP)
+        return left and (gap is not None or lex.nodes - started < FOLLOW_UP)
 
     lex.note(lex.value("cost", x), lower)
     x, slack, _ = lex.by_month("cost", x, target, patience=patience)
@@ -392,7 +428,7 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     if not apart and _open(cost, lower, enough) and early():
         before = x
         x, slack, _ = lex.whole("cost", x, target, patience=patience,
-                                offset=time.perf_counter() - started)
+                                offset=lex.nodes - started)
         lower = max(lower, lex.value("cost", x) - slack)
         lex.note(lex.value("cost", x), lower)
         if x is not before and not lex.deadline.over:  # new commitments: polish the months
@@ -417,17 +453,17 @@ def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> floa
     return sol.bound
 
 
-def _stop_rule(patience, share: float = 1.0, offset: float = 0.0):
-    """Stop a MILP past `after` seconds (counted from `offset` before it started) once its
-    gap is at most `enough`, both times `share`: one month of T gets 1/T of the time and of
-    the gap; gaps are relative to the whole plan's objective, so the months' gaps add up
-    to at most `enough`."""
+def _stop_rule(patience, share: float = 1.0, offset: int = 0):
+    """Stop a MILP past `after` nodes (counted from `offset` before it started) once its
+    gap is at most `enough`, both times `share`: one month of T gets 1/T of the work and
+    of the gap; gaps are relative to the whole plan's objective, so the months' gaps add
+    up to at most `enough`."""
     if not patience:
         return None
 
-    def stop(seconds: float, best: float, bound: float) -> bool:
+    def stop(nodes: int, best: float, bound: float) -> bool:
         gap = (best - bound) / max(abs(best), 1e-9)
-        return any(offset + seconds >= after * share and gap <= enough * share
+        return any(offset + nodes >= after * share and gap <= enough * share
                    for after, enough in patience)
     return stop
 

@@ -29,7 +29,7 @@ import pandas as pd
 from planner.decompose import NotDecomposable, benders, future_plan
 from planner.linear import LinearModel
 from planner.model import PlanModel, build_model
-from planner.report import Plan, make_plan
+from planner.report import UNPROVEN, Plan, make_plan
 from planner.scenario import Scenario
 from planner.solver import SolverFailed
 from planner.tiers import PROVEN, Solution, solve_tiers
@@ -74,6 +74,14 @@ class TwoStage:
     @property
     def buy_ids(self) -> np.ndarray:
         return self._ids(lambda pm: pm.buy_ids)
+
+    @property
+    def rep_ids(self) -> np.ndarray:
+        return self._ids(lambda pm: pm.rep_ids)
+
+    @property
+    def whole_ids(self) -> np.ndarray:
+        return np.concatenate([self.buy_ids, self.rep_ids])
 
     @property
     def commitment_ids(self) -> np.ndarray:
@@ -284,6 +292,7 @@ def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None 
         plans = [make_plan(pm, s) for pm, s in zip(ts.models, ts.split(sol))]
         info = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
                 "bound": sol.bound + contracts, "proven": sol.status == "optimal",
+                "stopped": sol.status,
                 "variables": ts.lp.n_cols, "constraints": ts.lp.n_rows, **info}
     else:
         info["bound"] += contracts
@@ -292,7 +301,8 @@ def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None 
     proven = info.pop("proven") and info["gap"] <= (gap if gap is not None else PROVEN)
     if not np.isfinite(info["bound"]):  # no bound proven: JSON has no infinity
         info["bound"], info["gap"] = None, None
-    status = "time_limit" if not proven else \
+    stopped = info.pop("stopped", "not_proven")
+    status = (stopped if stopped in UNPROVEN else "not_proven") if not proven else \
         "unmet_demand" if any(len(p.unmet) for p in plans) else \
         "unprotected" if any(len(p.unprotected) for p in plans) else "optimal"
     result = FuturesPlan(scn, status, plans, {**info, "futures": len(plans)})

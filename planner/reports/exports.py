@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.report import Plan
+from planner.report import UNPROVEN, Plan
 from planner.reports import html
 from planner.reports.files import staged
 from planner.reports.format import (
@@ -66,7 +66,7 @@ def _headline(plan: Plan) -> list[str]:
     head = [(f"<p class='meta'>status <b>{plan.status}</b>; {scn.month_labels[0]} to "
             f"{scn.month_labels[-1]}; catalog {scn.catalog.path}; {s['name']}, "
             f"{gap_text(s, plan.total_cost)}</p>"), html.cards(items)]
-    if plan.status == "time_limit":
+    if plan.status in UNPROVEN:
         head.insert(0, f"<p class='banner'>Not proven optimal: the search stopped "
                        f"({gap_text(s, plan.total_cost)}).</p>")
     utilization = ", ".join(f"{w.name} {w.utilization:.0%}" for w in scn.workloads.values())

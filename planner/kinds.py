@@ -1,0 +1,39 @@
+"""Purchase kinds of spec section 4, in one place: how long a purchase is held, whether it
+is decided before the futures of section 7, and the order chips of a holder are filled and
+reported in (signed contracts, commitments longest first, on-demand, spot)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CONTRACT, ON_DEMAND, SPOT, COMMIT = "contract", "on-demand", "spot", "commit"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # as plans write it: contract, commit-<months>, on-demand, spot
+    family: str  # as `limits[].kind` names it: contract, commit, on-demand, spot
+    term: int  # months one purchase is held and paid (a contract: its own, here 0)
+    first_stage: bool  # decided once for every future (commitments)
+    order: float  # fill and report order, smallest first
+
+    @property
+    def bought(self) -> bool:
+        """Bought by the plan (a contract was signed before it)."""
+        return self.family != CONTRACT
+
+
+def kind_of(name: str) -> Kind:
+    """The kind a plan's `kind` string names."""
+    if name.startswith(COMMIT + "-"):
+        term = int(name.removeprefix(COMMIT + "-"))
+        return Kind(name, COMMIT, term, True, -term)
+    order = {CONTRACT: -1e6, ON_DEMAND: 1e6, SPOT: 2e6}
+    if name not in order:
+        raise ValueError(f"unknown purchase kind {name!r}")
+    return Kind(name, name, 0 if name == CONTRACT else 1, name == CONTRACT, order[name])
+
+
+def KINDS(terms: tuple[int, ...]) -> list[Kind]:  # noqa: N802 - a table, read like one
+    """The kinds a plan may buy with these commitment terms."""
+    return [kind_of(ON_DEMAND), kind_of(SPOT), *(kind_of(f"{COMMIT}-{t}") for t in terms)]
