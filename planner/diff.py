@@ -8,20 +8,64 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.report import PURCHASE_COLUMNS, Plan
+from planner.report import PURCHASE_COLUMNS, UNPROVEN
 
 BREAKDOWNS = ("month", "provider", "accelerator", "kind")
-TABLES = ("total", *BREAKDOWNS, "purchases")
+TABLES = ("sides", "total", *BREAKDOWNS, "purchases")
 PURCHASE_KEY = ["provider", "region", "instance", "accelerator", "kind", "start"]
+MONEY = ["instances", "chips", "monthly_cost", "cost_in_horizon", "cost_after_horizon",
+         "total_cost", "term_months"]
 
 
-def plan_summary(plan: Plan | dict) -> dict:
-    """The comparable parts of a plan, from a Plan or from `plan solve --format json`."""
-    if isinstance(plan, Plan):
+def plan_summary(plan) -> dict:
+    """The comparable parts of a plan, from a Plan, a plan across futures (expected
+    figures) or `plan solve --format json`."""
+    if not isinstance(plan, dict):
         plan = plan.to_dict()
-    return {"total": {"total cost": plan["total_cost"]},
-            **{by: plan[f"cost_by_{by}"] for by in BREAKDOWNS},
-            "purchases": pd.DataFrame(plan["purchases"], columns=PURCHASE_COLUMNS)}
+    purchases = pd.DataFrame(plan["purchases"], columns=PURCHASE_COLUMNS)
+    purchases[MONEY] = purchases[MONEY].astype(float)  # none bought: no dtype to infer
+    return {"sides": sides(plan), "total": {"total cost": plan["total_cost"]},
+            **{by: plan.get(f"cost_by_{by}") or {} for by in BREAKDOWNS},
+            "purchases": purchases}
+
+
+def sides(plan: dict) -> dict:
+    """What each side is before what it costs: status, demand left unmet or unprotected,
+    the proof gap, cost per 1M output tokens served and total cost."""
+    demand = plan.get("demand_total") or float("nan")
+    unmet, unprotected = plan.get("unmet_total", 0.0), plan.get("unprotected_total", 0.0)
+    gap = (plan.get("solver") or {}).get("gap")
+    return {"status": plan["status"], "unmet": unmet, "unmet_share": unmet / demand,
+            "unprotected": unprotected, "unprotected_share": unprotected / demand,
+            "gap": float("nan") if gap is None else gap,
+            "cost_per_1m_tokens": plan.get("cost_per_million_tokens", float("nan")),
+            "total_cost": plan["total_cost"]}
+
+
+def headline(tables: dict[str, pd.DataFrame]) -> str:
+    """The first line of a diff: when one side serves less demand, that before any
+    "cheaper"; then the change in total cost."""
+    s = tables["sides"].set_index("side").T.rename(columns=str.lower)
+    a, b = s.loc["total_cost", "a"], s.loc["total_cost", "b"]
+    ua, ub = (float(s.loc["unmet_share", k]) for k in ("a", "b"))
+    pa, pb = (float(s.loc["unprotected_share", k]) for k in ("a", "b"))
+    lines = []
+    for side, unmet, other in (("A", ua, ub), ("B", ub, ua)):
+        if unmet > other + 1e-9:
+            lines.append(f"{side} leaves {unmet:.1%} of demand unmet (the other "
+                         f"{other:.1%}): it is not a cheaper way to serve the same demand.")
+    for side, unprot, other in (("A", pa, pb), ("B", pb, pa)):
+        if unprot > other + 1e-9:
+            lines.append(f"{side} leaves {unprot:.1%} of demand unprotected (the other "
+                         f"{other:.1%}).")
+    for side, key in (("A", "a"), ("B", "b")):
+        if s.loc["status", key] in UNPROVEN:
+            lines.append(f"{side} is not proven optimal ({s.loc['status', key]}).")
+    change = b - a
+    word = "the same total cost" if abs(change) < 0.005 else \
+        f"B costs {'more' if change > 0 else 'less'} than A by ${abs(change):,.2f}"
+    lines.append(f"{word} (A ${a:,.2f}, B ${b:,.2f}).")
+    return " ".join(lines)
 
 
 def load_result(path: Path) -> dict:
@@ -32,7 +76,7 @@ def load_result(path: Path) -> dict:
 def diff(a: Plan | dict, b: Plan | dict) -> dict[str, pd.DataFrame]:
     """Tables keyed 'total', 'month', 'provider', 'accelerator', 'kind', 'purchases'."""
     sa, sb = plan_summary(a), plan_summary(b)
-    out = {}
+    out = {"sides": pd.DataFrame([{"side": "A", **sa["sides"]}, {"side": "B", **sb["sides"]}])}
     for name in ("total", *BREAKDOWNS):
         both = pd.DataFrame({"a": pd.Series(sa[name], dtype=float),
                              "b": pd.Series(sb[name], dtype=float)}).fillna(0.0)

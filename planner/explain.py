@@ -16,7 +16,7 @@ import pandas as pd
 
 from planner.model import SITE, PlanModel
 from planner.report import short
-from planner.serving import PAIR, candidates, priced_offerings
+from planner.serving import PAIR, candidates, priced_offerings, workload_rows
 from planner.tiers import Solution
 
 TOL = 1e-6
@@ -29,6 +29,7 @@ class Explanation:
     binding: pd.DataFrame  # BINDING_COLUMNS, by constraint family, largest value first
     residency: pd.DataFrame  # workload, market, allowed, marginal, excluded_best, meaning
     unmet: pd.DataFrame  # workload, market, months, tokens_per_s, reason
+    fit: pd.DataFrame  # workload, accelerator, instance, reason: no replica fits it
     unit: str  # "USD" (cost saved) or "tokens/s" (more demand served)
     basis: str  # "plan" (an LP plan's own duals) or "relaxation" (of a whole-instance plan)
 
@@ -42,9 +43,39 @@ def explain(pm: PlanModel, sol: Solution) -> Explanation:
         duals = np.zeros(pm.lp.n_rows)
     binding = binding_constraints(pm, sol.x, duals, unit)
     short_pairs = set(map(tuple, pm.demand.loc[is_short, PAIR].to_numpy()))
+    fit = replica_fit(pm.scenario)
     return Explanation(binding, residency_cost(pm, sol.duals.get("cost"), short_pairs),
-                       unmet_reasons(pm, sol.x, binding), unit,
+                       unmet_reasons(pm, sol.x, binding, fit), fit, unit,
                        "relaxation" if sol.relaxed else "plan")
+
+
+def replica_fit(scn) -> pd.DataFrame:
+    """Instances a workload's rows cannot use because no replica of it fits them (spec
+    section 4: a replica never spans instances), with the figures: `h100-sxm: llama-2-70b
+    bf16 needs 168 GB with 20 % headroom -> 4 chips per replica; p5.4xlarge has 1`."""
+    rows = workload_rows(scn)
+    allowed = {w.name: w.accelerators for w in scn.workloads.values()}
+    rows = rows[[allowed[w] is None or a in allowed[w]
+                 for w, a in zip(rows["workload"], rows["accelerator"])]]
+    offers = scn.catalog.offerings[["instance", "accelerator", "chips"]].drop_duplicates(
+        ["instance", "accelerator"])
+    pairs = rows.merge(offers, on="accelerator")
+    fits = (pairs["chips"] % pairs["size"] == 0).groupby(
+        [pairs["workload"], pairs["instance"]]).transform("any")
+    out = pairs[~fits.to_numpy()].sort_values(["workload", "accelerator", "size", "instance"])
+    out = out.drop_duplicates(["workload", "instance"])
+    model = out["workload"].map({w.name: w.model for w in scn.workloads.values()})
+    precision = out["precision"].replace("", "bf16 (unstated)")
+    sized = np.where(
+        out["given"], out["accelerator"] + ": the row measured " + out["measured_model"]
+        + " on " + out["size"].astype(str) + " chips per replica",
+        out["accelerator"] + ": " + model + " " + precision + " needs "
+        + out["needed_gb"].map(lambda g: f"{g:,.0f}") + " GB with "
+        + out["headroom"].map(lambda h: f"{h:.0%}") + " headroom -> "
+        + out["size"].astype(str) + " chips per replica")
+    reason = sized + "; " + out["instance"] + " has " + out["chips"].astype(str)
+    return pd.DataFrame({"workload": out["workload"], "accelerator": out["accelerator"],
+                         "instance": out["instance"], "reason": reason}).reset_index(drop=True)
 
 
 def _rows(pm: PlanModel, name: str, duals: np.ndarray) -> pd.DataFrame:
@@ -163,7 +194,8 @@ def residency_cost(pm: PlanModel, duals: np.ndarray | None,
                                        "excluded_best", "meaning"])
 
 
-def unmet_reasons(pm: PlanModel, x: np.ndarray, binding: pd.DataFrame) -> pd.DataFrame:
+def unmet_reasons(pm: PlanModel, x: np.ndarray, binding: pd.DataFrame,
+                  fit: pd.DataFrame) -> pd.DataFrame:
     """Each (workload, market) left short: how much, when, and what stood in the way."""
     scn = pm.scenario
     unmet = pm.lp.values("unmet", x)
@@ -179,11 +211,13 @@ def unmet_reasons(pm: PlanModel, x: np.ndarray, binding: pd.DataFrame) -> pd.Dat
         rows.append({"workload": w, "market": m,
                      "months": f"{months[gone['t'].min()]}..{months[gone['t'].max()]}",
                      "tokens_per_s": float(gone["unmet"].max()),
-                     "reason": _why(scn.workloads[w], m, mine, binding)})
+                     "reason": _why(scn.workloads[w], m, mine, binding, fit,
+                                    served=(pm.options["workload"] == w).any())})
     return pd.DataFrame(rows)
 
 
-def _why(w, market: str, cand: pd.DataFrame, binding: pd.DataFrame) -> str:
+def _why(w, market: str, cand: pd.DataFrame, binding: pd.DataFrame, fit: pd.DataFrame,
+         served: bool) -> str:
     listed = cand[cand["listed"]]
     resident = listed[listed["resident"]]
     fast = resident[resident["tp"].notna()]
@@ -197,6 +231,10 @@ def _why(w, market: str, cand: pd.DataFrame, binding: pd.DataFrame) -> str:
         return (f"no site meets the SLO (ttft {w.ttft_ms:g} ms incl. round trip, tpot "
                 f"{w.tpot_ms:g} ms) for {w.model}: the nearest admitted region is "
                 f"{near:.0f} ms away; {len(resident)} sites admitted")
+    if not served:
+        fits = fit.loc[fit["workload"] == w.name, "reason"]
+        return ("no instance holds a replica (a replica never spans instances): "
+                + "; ".join(fits.head(3)) if len(fits) else "no instance holds a replica")
     mine = binding[binding["constraint"].isin(["limit", "budget", "max_share", "contract"])
                    | binding["subject"].str.startswith(f"{w.name}/{market} ")]
     if mine.empty:

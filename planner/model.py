@@ -28,6 +28,8 @@ Objectives, minimised in this order, each tier held at its optimum for the next 
   unprotected  sum unprot[w,m,p,t]
   cost         sum_{h,t} buy[h,t] chips_h price_h sum_{u=t}^{t+L_h-1} hours_u
   rtt          sum_{o,t} rtt_o tp_o serve[o,t]  (serve from the nearest region at equal cost)
+               + 0.01 (sum_o tp_o serve[o,t] + sum_p tp_w s_p rep[p,t])  (tp_w: the best
+               tp of w's points; of equal plans, the one with fewest chips in replicas)
 Constraints:
   demand       util_w sum_o tp_o serve[o,t] + unmet[w,m,t] >= D[w,m,t]
   replicas     sum_{o of p} serve[o,t] - s_p rep[p,t] <= 0
@@ -90,9 +92,12 @@ class PlanModel:
         if tier == "cost":
             return lp.cost
         c = np.zeros(lp.n_cols)
-        if tier == "rtt":  # + 0.01 ms: nothing is served that need not be, even nearby
-            s, _, ids = _serve_terms(self)
+        if tier == "rtt":  # + 0.01 ms: nothing is served, nor a chip held in a replica,
+            s, _, ids = _serve_terms(self)  # that need not be, even nearby
             c[ids] = ((self.options["rtt_ms"] + 0.01) * self.options["tp"]).to_numpy()[s]
+            best = self.points.groupby("workload")["tp"].transform("max")
+            c[self.rep_ids] = 0.01 * np.repeat((best * self.points["size"]).to_numpy(),
+                                               self.months)
         elif tier in lp.variables:
             c[lp.variables[tier].ids] = 1.0
         return c
@@ -531,6 +536,16 @@ def define_covers(pm: PlanModel) -> None:
                          minlength=len(d))
     terms = opts.merge(held, on=["holder", "t"])
     unmet = pm.lp.variables["unmet"].ids
+    # the same on the replicas that may serve (w, m): util_w sum_p tp_p s_p rep[p,t] + unmet
+    reps = d[["d", "pair", "t"]].merge(pm.options[["pair", "point", "workload", "tp", "size"]],
+                                       on="pair")
+    reps["coef"] = reps["tp"] * reps["size"] * reps["workload"].map(util)
+    pm.lp.add_constraints("cover_replicas", d[[*PAIR, "t"]],
+                          np.concatenate([reps["d"], d["d"]]),
+                          np.concatenate([_rep_ids(pm, reps["point"].to_numpy(),
+                                                   reps["t"].to_numpy()), unmet]),
+                          np.concatenate([reps["coef"], np.ones(len(d))]),
+                          lower=d["tokens_per_s"].to_numpy())
     pm.lp.add_constraints("cover_demand", d[[*PAIR, "t"]],
                           np.concatenate([terms["d"], d["d"]]),
                           np.concatenate([terms["col"], unmet]),

@@ -57,9 +57,10 @@ def workload_rows(scn: Scenario) -> pd.DataFrame:
     """Every (workload, throughput row) measured alike, with the replica size it needs.
 
     Columns: workload, row (throughput index), accelerator, measured_model, tp (tokens/s
-    per chip), ttft_ms, tpot_ms, latency_stat, precision, size (chips per replica),
-    needed_gb (weights x (1 + headroom) of the workload's own model; NaN when the catalog
-    does not know its parameters, and then a one-chip replica unless the row says)."""
+    per chip), ttft_ms, tpot_ms, latency_stat, precision, size (chips per replica), given
+    (the row gave it), needed_gb (weights x (1 + headroom) of the workload's own model; NaN
+    when the catalog does not know its parameters, and then a one-chip replica unless the
+    row says), headroom."""
     thr = scn.catalog.throughput
     params = scn.catalog.models.set_index("id")["params_b"].astype(float)
     memory = scn.catalog.accelerators.set_index("id")["memory_gb"].astype(float)
@@ -75,12 +76,13 @@ def workload_rows(scn: Scenario) -> pd.DataFrame:
     derived = [replica_size(n, g) if np.isfinite(n) else 1
                for n, g in zip(rows["needed_gb"].to_numpy(), mem)]
     given = rows["chips_per_replica"].to_numpy(dtype=float)
-    rows["size"] = np.where(np.isfinite(given), given, derived).astype(int)
+    rows["given"] = np.isfinite(given)
+    rows["size"] = np.where(rows["given"], given, derived).astype(int)
     rows = rows.rename(columns={"model": "measured_model",
                                 "tokens_per_s_per_chip": "tp"})
     return rows[["workload", "row", "accelerator", "measured_model", "tp", "ttft_ms",
-                 "tpot_ms", "latency_stat", "precision", "size", "needed_gb"]
-                ].reset_index(drop=True)
+                 "tpot_ms", "latency_stat", "precision", "size", "given", "needed_gb",
+                 "headroom"]].reset_index(drop=True)
 
 
 STRICTNESS = {"p50": 1, "p90": 2, "p95": 3, "p99": 4, "limit": 4, "": 4}
@@ -126,8 +128,8 @@ def operating_points(scn: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
     cand, rows = _candidate_rows(scn, sites)
     ok = (cand["listed"] & cand["resident"]).to_numpy()
     rows = rows[ok[rows["c"].to_numpy()]]
-    return rows.drop(columns=["c", "slo_ttft", "slo_tpot", "lat", "lon", "jurisdiction"]
-                     ).reset_index(drop=True)
+    return rows.drop(columns=["c", "slo_ttft", "slo_tpot", "lat", "lon", "jurisdiction",
+                              "given", "headroom"]).reset_index(drop=True)
 
 
 def _candidate_rows(scn: Scenario, sites: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

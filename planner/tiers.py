@@ -189,17 +189,11 @@ class Lexicographic:
     # --- whole instances -------------------------------------------------------------
 
     def whole_start(self, x: np.ndarray) -> np.ndarray:
-        """Round the LP plan's replicas up (down where their chips cannot be bought) and
-        its instances up; relax-and-fix where that breaks a limit or the budget; the
-        replicas that fit those instances; then the best serving of them."""
+        """Round the LP plan's instances up; relax-and-fix where that breaks a limit or
+        the budget; more on-demand (or spot) instances where its replicas rounded up need
+        them and no limit or the budget breaks; the replicas up where the instances have
+        room, else down; then the best serving of them."""
         buy, rep = self.pm.buy_ids, self.pm.rep_ids
-        for replicas in (np.ceil(x[rep] - 1e-6), np.floor(x[rep] + 1e-6)):
-            self.be.set_bounds(rep, replicas, replicas)
-            try:
-                x, _, _ = self.lp("replicas LP", nearest=False)
-                break
-            except SolverFailed:  # a limit or the budget cannot hold the rounded-up chips
-                continue
         rows = self._capped_rows()
         free = np.ones(len(buy), dtype=bool)
         value = np.zeros(len(buy))
@@ -213,24 +207,65 @@ class Lexicographic:
             self.be.set_bounds(buy[~free], value[~free], value[~free])
             x, _, _ = self.lp("repair LP", nearest=False)
         value = np.where(free, np.floor(x[buy] + 1e-6), value)  # still breaking: round down
-        self.be.set_bounds(rep, self.lower[rep], self.upper[rep])
-        return self.serve(np.concatenate([value, self._fit(value, replicas)]))
+        value = self._cover(value, np.ceil(x[rep] - 1e-6), rows)
+        return self.serve(np.concatenate([value, self._fit(value, x[rep])]))
+
+    def _supply(self):
+        """(chips held per supply row from signed contracts, instances' chips per row and
+        instance column, replica chips per row and replica column); None without rows."""
+        supply = [b.ids for n, b in self.pm.lp.constraints.items()
+                  if n.split("@")[0] == "supply"]
+        if not supply:
+            return None
+        a = self.pm.lp.arrays()
+        matrix = a["A"].tocsr()[np.concatenate(supply)]
+        return (a["row_upper"][np.concatenate(supply)], -matrix[:, self.pm.buy_ids].tocsr(),
+                matrix[:, self.pm.rep_ids].tocsr())
+
+    def _cover(self, instances: np.ndarray, replicas: np.ndarray, capped) -> np.ndarray:
+        """`instances` plus the cheapest one-month instances (on-demand, or spot) of each
+        holder whose `replicas` need more chips, where no limit or budget row breaks."""
+        supply = self._supply()
+        if supply is None:
+            return instances
+        signed, chips, sizes = supply
+        short = sizes @ replicas - signed - chips @ instances
+        monthly = np.diff(chips.tocsc().indptr) == 1  # one-month purchases: one supply row
+        buy = self.pm.buy_ids
+        price = self.c["cost"][buy]
+        out = instances.copy()
+        for r in np.flatnonzero(short > 1e-6):
+            cols = chips.indices[chips.indptr[r]:chips.indptr[r + 1]]
+            per = chips.data[chips.indptr[r]:chips.indptr[r + 1]]
+            ok = monthly[cols] & (self.lower[buy][cols] < self.upper[buy][cols])
+            if not ok.any():
+                continue
+            i = np.flatnonzero(ok)[np.argmin((price[cols] / per)[ok])]
+            more = out.copy()
+            more[cols[i]] += np.ceil(short[r] / per[i] - 1e-9)
+            if not self._breaks(capped, more)[cols[i]]:
+                out = more
+        return out
 
     def _fit(self, instances: np.ndarray, replicas: np.ndarray) -> np.ndarray:
-        """`replicas`, fewer where `instances` hold fewer chips than they need (each
-        holder's replicas cut in proportion and rounded down)."""
-        supply = np.concatenate([b.ids for n, b in self.pm.lp.constraints.items()
-                                 if n.split("@")[0] == "supply"])
-        a = self.pm.lp.arrays()
-        matrix = a["A"].tocsr()[supply]
-        held = a["row_upper"][supply] - matrix[:, self.pm.buy_ids] @ instances
-        need = matrix[:, self.pm.rep_ids] @ replicas
-        over = need > held + 1e-9
-        if not over.any():
+        """Whole `replicas` on whole `instances`: each rounded up where its holder has the
+        chips, else (largest fraction first) up while they last and down for the rest."""
+        supply = self._supply()
+        if supply is None:
             return replicas
-        ratio = np.where(over, held / np.maximum(need, 1e-12), 1.0)
-        row = np.asarray(abs(matrix[:, self.pm.rep_ids]).argmax(axis=0)).ravel()
-        return np.floor(replicas * np.minimum(ratio[row], 1.0) + 1e-9)
+        signed, chips, sizes = supply
+        held = signed + chips @ instances
+        up, down = np.ceil(replicas - 1e-6), np.floor(replicas + 1e-6)
+        for r in np.flatnonzero(sizes @ up > held + 1e-6):
+            cols = sizes.indices[sizes.indptr[r]:sizes.indptr[r + 1]]
+            size = sizes.data[sizes.indptr[r]:sizes.indptr[r + 1]]
+            room = held[r] - size @ down[cols]
+            up[cols] = down[cols]
+            for i in np.argsort(down[cols] - replicas[cols], kind="stable"):
+                if up[cols[i]] < replicas[cols[i]] - 1e-6 and size[i] <= room + 1e-6:
+                    up[cols[i]] += 1
+                    room -= size[i]
+        return up
 
     def serve(self, whole: np.ndarray) -> np.ndarray:
         """The lexicographic best serving (unmet, unprotected, round trips) of fixed

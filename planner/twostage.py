@@ -258,6 +258,11 @@ class FuturesPlan:
                 "catalog": str(self.scenario.catalog.path),
                 "expected_cost": self.expected_cost, "total_cost": self.expected_cost,
                 "cost_by_month": expected,
+                "demand_total": float(self.probability @ [p.demand_total for p in self.plans]),
+                "unmet_total": float(self.probability @ futures["unmet"]),
+                "unprotected_total": float(self.probability @ futures["unprotected"]),
+                "cost_per_million_tokens": float(self.probability @ [
+                    p.cost_per_million_tokens for p in self.plans]),
                 "purchases": json.loads(self.commitments().to_json(orient="records")),
                 "unmet": rows("unmet"), "unprotected": rows("unprotected"),
                 "cvar": self.cvar, "vss": self.vss, "evpi": self.evpi,

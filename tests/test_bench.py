@@ -11,7 +11,7 @@ from planner.scenario import load_scenario
 
 def test_fleet_s_runs_and_matches_the_straightforward_path(tmp_path):
     result = bench.measure("S", tmp_path)
-    assert result["status"] in ("optimal", "unmet_demand")
+    assert result["status"] in ("optimal", "unmet_demand", "unprotected")
     assert result["variables"] > 0 and result["nonzeros"] > 0
     scn = load_scenario(tmp_path / "fleet-S.yaml")
     fast = solve(scn)

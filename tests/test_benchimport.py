@@ -182,8 +182,9 @@ def test_old_header_gains_the_columns_and_keeps_its_rows(catalog):
     assert run(LLMPERF, "--accelerator", "h100-sxm", "--model", "llama", "--chips", 2,
                "--to", catalog).exit_code == 0
     table = pd.read_csv(catalog / "throughput.csv", dtype=str, keep_default_na=False)
-    assert list(table.columns)[-6:] == ["latency_stat", "precision", "input_tokens",
-                                        "output_tokens", "concurrency", "stack"]
+    assert list(table.columns)[-7:] == ["latency_stat", "precision", "input_tokens",
+                                        "output_tokens", "concurrency", "stack",
+                                        "chips_per_replica"]
     assert list(table["tokens_per_s_per_chip"]) == ["1000", "2000", "103.76"]  # 207.52 / 2
 
 
@@ -201,7 +202,8 @@ def test_folder_table_and_missing_table(catalog):
     assert result.exit_code == 0, result.output
     header = (catalog / "throughput.csv").read_text().splitlines()[0]
     assert header == ("accelerator,model,tokens_per_s_per_chip,ttft_ms,tpot_ms,source,as_of,"
-                      "latency_stat,precision,input_tokens,output_tokens,concurrency,stack")
+                      "latency_stat,precision,input_tokens,output_tokens,concurrency,stack,"
+                      "chips_per_replica")
 
 
 def test_unknown_accelerator_and_a_clash_leave_the_table_as_it_was(catalog):

@@ -126,7 +126,7 @@ def test_measurement_columns_are_optional_and_typed(tmp_path):
      "throughput.csv:3: input_tokens: expected a number > 0, got '0'"),
     (f"h100-sxm,llama,900,500,50,{SRC},p99,fp8,512,128,,",  # same conditions as line 2
      ("throughput.csv:3: accelerator, model, ttft_ms, tpot_ms, latency_stat, precision, "
-      "input_tokens, output_tokens, concurrency, stack: duplicate key")),
+      "input_tokens, output_tokens, concurrency, stack, chips_per_replica: duplicate key")),
 ])
 def test_measurement_columns_checked(tmp_path, row, message):
     cat = write_catalog(tmp_path / "cat")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -129,8 +130,20 @@ def headline(plan) -> str:
             f"{gap}, {s['variables']:,} variables, {s['constraints']:,} rows")
 
 
+def deploy_lines(plan) -> pd.DataFrame:
+    """The deployment table in words: month, provider, region, kind and what to deploy
+    (`8 x p5.48xlarge: 2 replicas of chat (llama-2-70b, 4 chips, fp8)`)."""
+    d = plan.deployment
+    count = d["instances"].map(lambda n: f"{n:g}" if n == round(n) else f"{n:.2f}")
+    what = np.where(d["instance"] == "", d["chips"].map(lambda c: f"{c:g} signed chips")
+                    + ": " + d["layout"], count + " x " + d["instance"] + ": " + d["layout"])
+    return d[["month", "provider", "region", "kind"]].assign(deploy=what)
+
+
 def print_plan(console: Console, plan) -> None:
     console.print(headline(plan), highlight=False)
+    for line in plan.warnings:
+        console.print(line, style="yellow", highlight=False, markup=False)
     summary = plan.summary()
     summary = summary.assign(value=[by_unit(v, u) for v, u in
                                     zip(summary["value"], summary["unit"])])
@@ -165,6 +178,10 @@ def print_plan(console: Console, plan) -> None:
             show(console, flexible[["start", *keys, "instances"]].rename(
                 columns={"start": "month"}), "On-demand and spot instances, per month",
                 limit=60)
+    if len(plan.deployment):
+        show(console, deploy_lines(plan), "What to deploy: instances, and the replicas on "
+             "each (largest first)", ids=["month", "provider", "region", "kind"], limit=40,
+             more="see --out DIR: deployment.csv")
     if len(plan.unmet):
         show(console, plan.unmet, "[red]Unmet demand (tokens/s)[/]")
     if len(plan.unprotected):
@@ -190,15 +207,46 @@ def print_explain(console: Console, plan, why) -> None:
         show(console, why.residency[["workload", "market", "meaning"]], "Residency")
     if len(why.unmet):
         show(console, why.unmet, "[red]Unmet demand: what stood in the way[/]")
+    if len(why.fit):
+        show(console, why.fit[["workload", "reason"]], "Instances no replica fits (a "
+             "replica never spans instances)", limit=20)
 
 
 def print_diff(console: Console, tables: dict[str, pd.DataFrame], a: str, b: str) -> None:
+    from planner.diff import headline
+
+    console.print(headline(tables), highlight=False, soft_wrap=True)
+    sides = tables["sides"].set_index("side").T
+    shown = pd.DataFrame({"figure": [SIDE_WORDS[i] for i in sides.index],
+                          **{k: [_side(i, v) for i, v in sides[k].items()] for k in ("A", "B")}})
+    show(console, shown, f"Each side: A = {a}, B = {b}", ids=["figure"])
+    tables = {k: v for k, v in tables.items() if k != "sides"}
     tables = {**tables, "purchases": tables["purchases"][
         ["provider", "region", "instance", "kind", "start", "instances_a", "instances_b",
          "delta"]]}  # the instance names the accelerator; A and B costs are in --out
     for name, table in tables.items():
         show(console, table, f"{name}: A = {a}, B = {b}", limit=30,
              more="see diff --out DIR or --format json")
+
+
+SIDE_WORDS = {"status": "status", "unmet": "unmet demand (tokens/s-months)",
+              "unmet_share": "unmet share of demand",
+              "unprotected": "unprotected demand (tokens/s-months)",
+              "unprotected_share": "unprotected share of demand", "gap": "proof gap",
+              "cost_per_1m_tokens": "cost per 1M output tokens served",
+              "total_cost": "total cost"}
+
+
+def _side(item: str, value) -> str:
+    if isinstance(value, str):
+        return value
+    if value != value:
+        return "-"
+    if item.endswith("share") or item == "gap":
+        return f"{value:.3%}"
+    if item == "cost_per_1m_tokens":
+        return f"${value:,.3f}"
+    return money(value) if item == "total_cost" else f"{value:,.1f}"
 
 
 def print_futures(console: Console, fp) -> None:
