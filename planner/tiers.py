@@ -249,7 +249,8 @@ class Lexicographic:
 
     def _fit(self, instances: np.ndarray, replicas: np.ndarray) -> np.ndarray:
         """Whole `replicas` on whole `instances`: each rounded up where its holder has the
-        chips, else (largest fraction first) up while they last and down for the rest."""
+        chips; else the holder's chips go first to whole replicas rounded down, then one
+        more each, largest fraction first, while they last."""
         supply = self._supply()
         if supply is None:
             return replicas
@@ -259,8 +260,10 @@ class Lexicographic:
         for r in np.flatnonzero(sizes @ up > held + 1e-6):
             cols = sizes.indices[sizes.indptr[r]:sizes.indptr[r + 1]]
             size = sizes.data[sizes.indptr[r]:sizes.indptr[r + 1]]
-            room = held[r] - size @ down[cols]
-            up[cols] = down[cols]
+            room = held[r]
+            for i in np.argsort(-down[cols], kind="stable"):  # whole ones, largest first
+                up[cols[i]] = min(down[cols[i]], np.floor(room / size[i] + 1e-9))
+                room -= up[cols[i]] * size[i]
             for i in np.argsort(down[cols] - replicas[cols], kind="stable"):
                 if up[cols[i]] < replicas[cols[i]] - 1e-6 and size[i] <= room + 1e-6:
                     up[cols[i]] += 1

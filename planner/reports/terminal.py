@@ -134,7 +134,8 @@ def deploy_lines(plan) -> pd.DataFrame:
     """The deployment table in words: month, provider, region, kind and what to deploy
     (`8 x p5.48xlarge: 2 replicas of chat (llama-2-70b, 4 chips, fp8)`)."""
     d = plan.deployment
-    count = d["instances"].map(lambda n: f"{n:g}" if n == round(n) else f"{n:.2f}")
+    count = d["instances"].map(lambda n: "" if n != n else f"{n:g}" if n == round(n)
+                               else f"{n:.2f}")
     what = np.where(d["instance"] == "", d["chips"].map(lambda c: f"{c:g} signed chips")
                     + ": " + d["layout"], count + " x " + d["instance"] + ": " + d["layout"])
     return d[["month", "provider", "region", "kind"]].assign(deploy=what)
