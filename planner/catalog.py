@@ -152,7 +152,7 @@ def read_table(folder: Path, name: str) -> pd.DataFrame:
     """One table of the catalog folder, every file checked, duplicates refused."""
     files = sorted((folder / name).glob("*.csv")) if (folder / name).is_dir() else \
         [folder / f"{name}.csv"]
-    if name in OPTIONAL_TABLES and not files[0].exists():
+    if name in OPTIONAL_TABLES and (not files or not files[0].exists()):
         return pd.DataFrame({**{c.name: pd.Series(dtype=object) for c in SCHEMA[name]},
                              "_file": pd.Series(dtype=str), "_line": pd.Series(dtype=int)})
     if not files or not files[0].is_file():

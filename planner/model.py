@@ -107,6 +107,11 @@ class PlanModel:
         return self.lp.variables["buy"].ids
 
     @property
+    def paid_cost(self) -> float:
+        """Cost in the total but in no column: signed contracts (USD)."""
+        return float(self.contract_cost.sum())
+
+    @property
     def rep_ids(self) -> np.ndarray:
         return self.lp.variables["rep"].ids
 
@@ -139,11 +144,12 @@ class PlanModel:
 
 
 def build_model(scn: Scenario, monthly_commitments: bool = False) -> PlanModel:
-    """The model of `scn`. With `monthly_commitments` a commitment is held and paid one
-    month at a time (a relaxation whose months are independent: a lower bound on cost)."""
+    """The model of `scn`. With `monthly_commitments` a commitment is held one month at a
+    time, at a share of its whole cost (a relaxation whose months are independent: a lower
+    bound on cost; see `define_variables`)."""
     holders, points, options, classes, demand = serving_options(scn)
     if monthly_commitments:
-        classes["term"] = 1
+        classes["paid_term"], classes["term"] = classes["term"], 1
     chips, cost = contract_holders(scn, holders)
     pm = PlanModel(scn, LinearModel(), holders, points, options, classes, demand, chips,
                    cost, active_pairs(classes["term"].to_numpy(), scn.months))
@@ -291,16 +297,35 @@ def define_variables(pm: PlanModel) -> None:
     lp.add_variables("serve", _grid(len(pm.options), T, "s"), cost=0.0)
     lp.add_variables("rep", _grid(len(pm.points), T, "p"), cost=0.0, integer=scn.integer)
     cls = pm.classes
-    longest = int(cls["term"].max()) if len(cls) else 1
+    term = cls.get("paid_term", cls["term"]).to_numpy()
+    longest = int(term.max()) if len(cls) else 1
     hours = month_hours(scn.start, T + longest)
     # hours paid for one purchase in month t: sum of hours over [t, t + L)
     cum = np.concatenate([[0.0], np.cumsum(hours)])
     t = np.arange(T)
-    paid = cum[t[None, :] + cls["term"].to_numpy()[:, None]] - cum[t][None, :]
+    paid = cum[t[None, :] + term[:, None]] - cum[t][None, :]
+    if "paid_term" in cls:
+        paid = _monthly_share(paid, term)
     per_instance_hour = (cls["chips"] * cls["price"]).to_numpy()
     lp.add_variables("buy", _grid(len(cls), T, "h"),
                      cost=(per_instance_hour[:, None] * paid).ravel(), integer=scn.integer)
     lp.add_variables("unmet", pm.demand[["pair", "t"]], cost=0.0)
+
+
+def _monthly_share(paid: np.ndarray, term: np.ndarray) -> np.ndarray:
+    """A commitment's cost shared over the horizon months it covers, for the relaxation
+    whose months are apart: one bought in month s covers n_s = min(L, T - s) of them, and
+    each holds its share paid[s] / n_s. Month t may hold any purchase month s whose term
+    covers it, so it pays the least share of those: every plan costs at least as much
+    as its months at these prices, which is a lower bound on the optimum."""
+    T = paid.shape[1]
+    s = np.arange(T)
+    share = paid / np.minimum(term[:, None], T - s[None, :])
+    out = np.empty_like(paid)
+    for t in range(T):
+        covers = (s[None, :] <= t) & (t < s[None, :] + term[:, None])
+        out[:, t] = np.where(covers, share, np.inf).min(axis=1)
+    return out
 
 
 def _serve_ids(pm: PlanModel, s: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -750,6 +750,8 @@ def _check_signed(r: _Reader, contracts: pd.DataFrame, limits: tuple[Limit, ...]
     active = contract_months(contracts, start, months)
     chips = active * contracts["chips"].to_numpy()[:, None]
     for i, limit in enumerate(limits):
+        if limit.kind not in (None, "contract"):  # counts no signed chips
+            continue
         mine = np.ones(len(contracts), dtype=bool)
         for col in ("provider", "region", "accelerator"):
             if getattr(limit, col) is not None:

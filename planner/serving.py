@@ -12,6 +12,8 @@ prices / chips, less the provider discount.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -38,13 +40,14 @@ def demand_pairs(scn: Scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*PAIR, "slo_ttft", "slo_tpot"])
 
 
-BYTES_PER_PARAM = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "": 2.0, "fp8": 1.0, "int8": 1.0,
-                   "fp4": 0.5, "int4": 0.5}  # spec section 2; unstated: 2
 MAX_REPLICA_CHIPS = 2**12  # no instance or pool of the catalog is larger
 
 
-def weights_gb(params_b: float, precision: str) -> float:
-    return params_b * BYTES_PER_PARAM.get(precision, 2.0)
+def bytes_per_param(precision: str) -> float:
+    """Spec section 2: 4 fp32; 2 bf16, fp16 or unstated; 1 fp8, int8; 0.5 fp4, int4 (and
+    their variants: nvfp4, mxfp4, fp8_e4m3 by their bits)."""
+    bits = re.search(r"(?:fp|int)(\d+)", precision or "")
+    return int(bits.group(1)) / 8 if bits and int(bits.group(1)) in (4, 8, 16, 32) else 2.0
 
 
 def replica_size(needed_gb: float, memory_gb: float) -> int:
@@ -69,8 +72,7 @@ def workload_rows(scn: Scenario) -> pd.DataFrame:
                          columns=["workload", "model", "own_model", "headroom"])
     rows = links.merge(thr.reset_index(names="row"), on="model")
     rows = rows[measured_alike(scn, rows)]
-    weights = rows["own_model"].map(params) * rows["precision"].map(
-        lambda p: BYTES_PER_PARAM.get(p, 2.0))
+    weights = rows["own_model"].map(params) * rows["precision"].map(bytes_per_param)
     rows["needed_gb"] = weights * (1 + rows["headroom"])
     mem = rows["accelerator"].map(memory).to_numpy()
     derived = [replica_size(n, g) if np.isfinite(n) else 1

@@ -113,6 +113,8 @@ class Lexicographic:
         self.trace: list[tuple[float, float, float]] = []
         self.started = time.perf_counter()
         self.nodes = 0  # branch-and-bound nodes searched so far: the work stop rules count
+        self.paid = pm.paid_cost  # in total cost but in no column (signed contracts):
+        #                           gaps are relative to the total cost
 
     def value(self, tier: str, x: np.ndarray) -> float:
         return float(self.c[tier] @ x)
@@ -344,7 +346,8 @@ class Lexicographic:
             self.be.set_bounds(cols, np.where(free, self.lower, x),
                                np.where(free, self.upper, x))
             x, s, ok = self.milp(tier, x, gap / len(labels), f"MILP {tier} {label}",
-                                 abs_gap=abs_gap, stop=_stop_rule(patience, 1 / len(labels)))
+                                 abs_gap=abs_gap,
+                                 stop=_stop_rule(patience, 1 / len(labels), paid=self.paid))
             slack, proven = slack + s, proven and ok
             if tier == "cost" and self.tie_break:
                 x = self.nearest(x, label)
@@ -385,7 +388,7 @@ class Lexicographic:
               patience=PATIENCE, offset: float = 0.0) -> tuple[np.ndarray, float, bool]:
         """One MILP of the whole model."""
         return self.milp(tier, x, gap, f"MILP {tier}", abs_gap=abs_gap,
-                         stop=_stop_rule(patience, offset=offset))
+                         stop=_stop_rule(patience, offset=offset, paid=self.paid))
 
 
 def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = None,
@@ -428,7 +431,7 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
     lower = lp_values["cost"] if bound_ok else -INF
     x, lower = _least_cost(lex, x, lower, gap, patience, at_zero=max(
         lex.value("unmet", x), lex.value("unprotected", x)) <= 2 * hold_tol(0.0))
-    proven &= not _open(lex.value("cost", x), lower, PROVEN if gap is None else gap)
+    proven &= not _open(lex.value("cost", x), lower, PROVEN if gap is None else gap, lex.paid)
     x = lex.serve(np.round(x[pm.whole_ids]))
     return _solution(lex, "optimal" if proven else unproven(deadline), x, lower, duals,
                      relaxed=True)
@@ -460,10 +463,10 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     apart = not lex.coupled and at_zero
     if apart:
         lower = max(lower, cost - slack)
-    elif _open(cost, lower, enough) and at_zero and not lex.deadline.over:
+    elif _open(cost, lower, enough, lex.paid) and at_zero and not lex.deadline.over:
         lower = max(lower, _monthly_bound(lex.pm, lex, gap))
     lex.note(cost, lower)
-    if not apart and _open(cost, lower, enough) and early():
+    if not apart and _open(cost, lower, enough, lex.paid) and early():
         before = x
         x, slack, _ = lex.whole("cost", x, target, patience=patience,
                                 offset=lex.nodes - started)
@@ -475,8 +478,9 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     return x, lower
 
 
-def _open(cost: float, lower: float, gap: float) -> bool:
-    return cost - lower > gap * max(cost, 1e-9) + 1e-6
+def _open(cost: float, lower: float, gap: float, paid: float = 0.0) -> bool:
+    """Whether `cost` is more than `gap` of the total cost (`paid` added) above `lower`."""
+    return cost - lower > gap * max(cost + paid, 1e-9) + 1e-6
 
 
 def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> float:
@@ -491,7 +495,7 @@ def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> floa
     return sol.bound
 
 
-def _stop_rule(patience, share: float = 1.0, offset: int = 0):
+def _stop_rule(patience, share: float = 1.0, offset: int = 0, paid: float = 0.0):
     """Stop a MILP past `after` nodes (counted from `offset` before it started) once its
     gap is at most `enough`, both times `share`: one month of T gets 1/T of the work and
     of the gap; gaps are relative to the whole plan's objective, so the months' gaps add
@@ -500,7 +504,7 @@ def _stop_rule(patience, share: float = 1.0, offset: int = 0):
         return None
 
     def stop(nodes: int, best: float, bound: float) -> bool:
-        gap = (best - bound) / max(abs(best), 1e-9)
+        gap = (best - bound) / max(abs(best + paid), 1e-9)
         return any(offset + nodes >= after * share and gap <= enough * share
                    for after, enough in patience)
     return stop
@@ -510,6 +514,6 @@ def _solution(lex: Lexicographic, status: str, x: np.ndarray, bound: float, dual
               relaxed: bool) -> Solution:
     cost = lex.value("cost", x)
     bound = min(bound, cost)
-    gap = (cost - bound) / cost if cost > 0 else 0.0
+    gap = (cost - bound) / (cost + lex.paid) if cost + lex.paid > 0 else 0.0
     return Solution(status, x, lex.be.name, sum(s["seconds"] for s in lex.stages), gap,
                     bound, duals, relaxed, lex.be.handoff_seconds, lex.stages, lex.trace)

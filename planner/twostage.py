@@ -76,6 +76,11 @@ class TwoStage:
         return self._ids(lambda pm: pm.buy_ids)
 
     @property
+    def paid_cost(self) -> float:
+        """Signed contracts, in every future's cost (USD, expected)."""
+        return float(self.probability @ [pm.paid_cost for pm in self.models])
+
+    @property
     def rep_ids(self) -> np.ndarray:
         return self._ids(lambda pm: pm.rep_ids)
 

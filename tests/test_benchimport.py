@@ -132,20 +132,23 @@ def test_llmperf_summary(catalog):
 
 
 @pytest.mark.parametrize("path,accelerator,expected", [
-    # "Completed tokens per second: 21028.23" on 8x MI300X; Test Parameters Used:
-    # "ttft_latency (ns): 2000000000", "tpot_latency (ns): 200000000"
-    (MLPERF, "mi300x", ("2628.53", "2000", "200")),
+    # "Completed tokens per second: 21028.23" on 8x MI300X; "99.00 percentile first token
+    # latency (ns) : 1604171041", "99.00 percentile time to output token (ns) : 197873909";
+    # bounds (Test Parameters Used) ttft_latency 2000000000 ns, tpot_latency 200000000 ns
+    (MLPERF, "mi300x", ("2628.53", "1604.17", "197.87", "2000", "200")),
     # the v5.1 Interactive run (its log says Scenario : Server): 59545.45 tok/s on 8x B200,
-    # ttft_latency 450000000 ns, tpot_latency 40000000 ns
-    (MLPERF_INTERACTIVE, "b200", ("7443.18", "450", "40")),
+    # p99 140376101 / 38148975 ns; bounds 450000000 / 40000000 ns
+    (MLPERF_INTERACTIVE, "b200", ("7443.18", "140.38", "38.15", "450", "40")),
 ])
-def test_mlperf_summary_records_the_bounds(catalog, path, accelerator, expected):
+def test_mlperf_summary_records_the_measured_p99(catalog, path, accelerator, expected):
     result = run(path, "--accelerator", accelerator, "--model", "llama-2-70b", "--chips", 8,
                  "--precision", "fp8", "--to", catalog)
     assert result.exit_code == 0, result.output
     row = imported(catalog, "mlperf_log_summary.txt")
-    assert tuple(row[["tokens_per_s_per_chip", "ttft_ms", "tpot_ms"]]) == expected
-    assert row["latency_stat"] == "limit"
+    assert tuple(row[["tokens_per_s_per_chip", "ttft_ms", "tpot_ms"]]) == expected[:3]
+    assert row["latency_stat"] == "p99"
+    assert f"bound ttft_latency {expected[3]} ms" in row["source"]
+    assert f"bound tpot_latency {expected[4]} ms" in row["source"]
     assert (row["input_tokens"], row["output_tokens"], row["concurrency"]) == ("", "", "")
 
 
