@@ -7,6 +7,7 @@ Every check reports ``file:line: column: expected ..., got X`` through PlanError
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -148,10 +149,27 @@ def load_catalog(path: str | Path) -> Catalog:
     return catalog
 
 
+def table_files(folder: Path, name: str) -> list[Path]:
+    """The CSV files of one table: `<name>.csv`, or those of the folder `<name>/`."""
+    return sorted((folder / name).glob("*.csv")) if (folder / name).is_dir() else \
+        [folder / f"{name}.csv"]
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """sha256 of each table of the catalog folder (its files in order; absent: "")."""
+    out = {}
+    for name in SCHEMA:
+        digest = hashlib.sha256()
+        files = [f for f in table_files(folder, name) if f.is_file()]
+        for f in files:
+            digest.update(f.read_bytes())
+        out[name] = digest.hexdigest() if files else ""
+    return out
+
+
 def read_table(folder: Path, name: str) -> pd.DataFrame:
     """One table of the catalog folder, every file checked, duplicates refused."""
-    files = sorted((folder / name).glob("*.csv")) if (folder / name).is_dir() else \
-        [folder / f"{name}.csv"]
+    files = table_files(folder, name)
     if name in OPTIONAL_TABLES and (not files or not files[0].exists()):
         return pd.DataFrame({**{c.name: pd.Series(dtype=object) for c in SCHEMA[name]},
                              "_file": pd.Series(dtype=str), "_line": pd.Series(dtype=int)})

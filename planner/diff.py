@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -39,7 +40,14 @@ def sides(plan: dict) -> dict:
             "unprotected": unprotected, "unprotected_share": unprotected / demand,
             "gap": float("nan") if gap is None else gap,
             "cost_per_1m_tokens": plan.get("cost_per_million_tokens", float("nan")),
-            "total_cost": plan["total_cost"]}
+            "total_cost": plan["total_cost"], "catalog": _catalog_digest(plan)}
+
+
+def _catalog_digest(plan: dict) -> str:
+    """One sha256 (12 hex digits) over the catalog tables a plan was made from."""
+    tables = (plan.get("fingerprint") or {}).get("catalog_sha256") or {}
+    text = json.dumps(tables, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12] if tables else "unknown"
 
 
 def headline(tables: dict[str, pd.DataFrame]) -> str:
@@ -61,6 +69,9 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     for side, key in (("A", "a"), ("B", "b")):
         if s.loc["status", key] in UNPROVEN:
             lines.append(f"{side} is not proven optimal ({s.loc['status', key]}).")
+    if s.loc["catalog", "a"] != s.loc["catalog", "b"]:
+        lines.append("A and B come from different catalogs (their tables' sha256 differ): "
+                     "prices and throughput may differ, not only the scenario.")
     change = b - a
     word = "the same total cost" if abs(change) < 0.005 else \
         f"B costs {'more' if change > 0 else 'less'} than A by ${abs(change):,.2f}"

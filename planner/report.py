@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from planner.catalog import fingerprint
 from planner.kinds import CONTRACT, kind_of
 from planner.model import PlanModel
 from planner.reports.format import rounded
@@ -45,7 +48,7 @@ class Plan:
     TABLES: ClassVar[tuple[str, ...]] = (
         "summary", "cost_by_month", "cost_by_provider", "cost_by_accelerator", "cost_by_kind",
         "unit_costs", "spend", "deployment", "assignments", "purchases", "contracts", "unmet",
-        "unprotected")
+        "unprotected", "fingerprint")
 
     scenario: Scenario
     status: str  # "optimal", "unmet_demand", "unprotected", "not_proven" or "time_limit"
@@ -59,6 +62,13 @@ class Plan:
     deployment: pd.DataFrame = field(  # what to deploy: DEPLOYMENT_COLUMNS
         default_factory=lambda: pd.DataFrame(columns=DEPLOYMENT_COLUMNS))
     warnings: list[str] = field(default_factory=list)  # said with every output
+
+    @property
+    def fingerprint(self) -> dict:
+        """What the plan was made from: sha256 of the scenario file and of each catalog
+        table, the planner's and the solver's versions. The same fingerprint gives the
+        same plan on any machine (unless a --time-limit stopped the search)."""
+        return inputs_fingerprint(self.scenario, self.solver.get("name", ""))
 
     @property
     def shortfall(self) -> str | None:
@@ -175,7 +185,8 @@ class Plan:
                 "assignments": self.assignments,
                 "purchases": self.purchases, "contracts": self.contracts(),
                 "unmet": self.unmet,
-                "unprotected": self.unprotected}
+                "unprotected": self.unprotected,
+                "fingerprint": fingerprint_table(self.fingerprint)}
 
     def to_dict(self) -> dict:
         def records(df: pd.DataFrame) -> list[dict]:
@@ -198,7 +209,8 @@ class Plan:
                 "unmet": records(self.unmet[["workload", "market", "month", "tokens_per_s"]]),
                 "unprotected": records(self.unprotected),
                 "unit_costs": records(self.unit_costs()),
-                "solver": self.solver, "warnings": self.warnings}
+                "solver": self.solver, "warnings": self.warnings,
+                "fingerprint": self.fingerprint}
 
     def write_csv(self, folder: Path) -> list[Path]:
         """One CSV per table, money to cents and counts to 4 decimals."""
@@ -208,6 +220,25 @@ class Plan:
             rounded(table).to_csv(folder / f"{name}.csv", index=False)
             written.append(folder / f"{name}.csv")
         return written
+
+
+def inputs_fingerprint(scn: Scenario, solver: str) -> dict:
+    """sha256 of the scenario file and of each catalog table, and the versions used."""
+    try:
+        version = importlib.metadata.version("inference-capacity-planner")
+    except importlib.metadata.PackageNotFoundError:  # a source tree, not installed
+        version = "source"
+    scenario = hashlib.sha256(scn.file.read_bytes()).hexdigest() if scn.file.is_file() else ""
+    return {"scenario_sha256": scenario, "catalog_sha256": fingerprint(scn.catalog.path),
+            "planner": version, "solver": solver}
+
+
+def fingerprint_table(fp: dict) -> pd.DataFrame:
+    """The fingerprint as rows of (input, sha256 or version)."""
+    rows = [("scenario file", fp["scenario_sha256"]),
+            *((f"catalog {t}", h or "(absent)") for t, h in fp["catalog_sha256"].items()),
+            ("planner version", fp["planner"]), ("solver", fp["solver"])]
+    return pd.DataFrame(rows, columns=["input", "fingerprint"])
 
 
 def make_plan(pm: PlanModel, sol: Solution) -> Plan:
@@ -370,7 +401,8 @@ def deployment(pm: PlanModel, placed: pd.DataFrame, held: pd.DataFrame) -> pd.Da
         else:
             out += [{**base, **run} for run in _instance_runs(here, h.start, h.chips,
                                                                h.per_instance)]
-    return pd.DataFrame(out, columns=DEPLOYMENT_COLUMNS)
+    return pd.DataFrame(out, columns=DEPLOYMENT_COLUMNS).sort_values(
+        ["month", "provider", "region", "instance", "kind"], kind="stable", ignore_index=True)
 
 
 def _layout(reps: pd.DataFrame, per_instance: float = 1.0) -> str:

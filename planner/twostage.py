@@ -29,7 +29,7 @@ import pandas as pd
 from planner.decompose import NotDecomposable, benders, future_plan
 from planner.linear import LinearModel
 from planner.model import PlanModel, build_model
-from planner.report import UNPROVEN, Plan, make_plan
+from planner.report import UNPROVEN, Plan, inputs_fingerprint, make_plan
 from planner.scenario import Scenario
 from planner.solver import SolverFailed
 from planner.tiers import PROVEN, Solution, solve_tiers
@@ -276,7 +276,8 @@ class FuturesPlan:
                 "commitments": self.commitments().to_dict(orient="records"),
                 "futures": futures.to_dict(orient="records"),
                 "cost_by_future_and_month": by_month.to_dict(orient="records"),
-                "solver": self.solver}
+                "solver": self.solver,
+                "fingerprint": inputs_fingerprint(self.scenario, self.solver.get("name", ""))}
 
 
 DECOMPOSE_ABOVE = 8  # futures: more are decomposed by future (decompose.py)

@@ -3,11 +3,12 @@ at all (files.staged), into a folder checked before solving (files.check_destina
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 import pandas as pd
 
-from planner.report import UNPROVEN, Plan
+from planner.report import UNPROVEN, Plan, fingerprint_table
 from planner.reports import html
 from planner.reports.files import staged
 from planner.reports.format import (
@@ -42,7 +43,8 @@ def _sheets(plan: Plan, extra: dict[str, pd.DataFrame]) -> dict[str, pd.DataFram
     about = pd.DataFrame([("scenario", plan.scenario.name, ""), ("status", plan.status, ""),
                           ("catalog", str(plan.scenario.catalog.path), ""),
                           ("solver gap (share of cost)", plan.solver["gap"], "share"),
-                          ("solver bound", plan.solver["bound"], "USD")],
+                          ("solver bound", plan.solver["bound"], "USD"),
+                          *(("warning", w, "") for w in plan.warnings)],
                          columns=["item", "value", "unit"])
     tables = {"summary": pd.concat([about, plan.summary()], ignore_index=True),
               **plan.tables(), **extra}
@@ -69,6 +71,8 @@ def _headline(plan: Plan) -> list[str]:
     if plan.status in UNPROVEN:
         head.insert(0, f"<p class='banner'>Not proven optimal: the search stopped "
                        f"({gap_text(s, plan.total_cost)}).</p>")
+    for line in plan.warnings:
+        head.insert(0, f"<p class='banner'>{escape(line)}</p>")
     utilization = ", ".join(f"{w.name} {w.utilization:.0%}" for w in scn.workloads.values())
     head.append(f"<p>Tokens are the served peak output tokens/s held all month; capacity is "
                 f"planned at utilization {utilization}.</p>")
@@ -113,7 +117,13 @@ def report(plan: Plan, extra: dict[str, pd.DataFrame]) -> str:
                 "Cost per 1M output tokens per workload": plan.cost_per_workload(),
                 "Signed contracts (used: share of their chip-months serving)":
                     plan.contracts(),
-                "Purchases": plan.purchases[PURCHASE_SHOWN], **extra}
+                "Purchases": plan.purchases[PURCHASE_SHOWN],
+                "What to deploy: instances and the replicas on each (largest first)":
+                    plan.deployment[["month", "provider", "region", "instance", "kind",
+                                     "instances", "replicas", "layout"]],
+                **extra,
+                "Fingerprint: what this plan was made from (sha256)":
+                    fingerprint_table(plan.fingerprint)}
     sections = {k: v for k, v in sections.items()
                 if len(v) or not k.startswith(("Unmet", "Unprotected", "Signed"))}
     return html.page(f"{plan.scenario.name}: plan", _headline(plan), _charts(plan), sections)

@@ -15,7 +15,7 @@ MONEY = {"cost", "monthly_cost", "cost_in_horizon", "cost_after_horizon", "total
          "value_usd", "a", "b", "delta", "expected_cost", "cvar", "usd", "bound"}
 RATES = {"usd_per_1m_tokens", "usd_per_chip_hour", "price", "marginal", "excluded_best"}
 PERCENT = {"pct", "share", "used_share", "utilization", "gap", "probability"}
-WRAPPING = {"meaning", "reason", "source", "why"}  # free text, wrapped where shown
+WRAPPING = {"meaning", "reason", "source", "why", "deploy"}  # free text, wrapped where shown
 HEADERS = {
     "tokens_per_s": "tokens/s", "tokens_millions": "tokens (millions)",
     "usd_per_1m_tokens": "$ per 1M tokens", "usd_per_chip_hour": "$ per chip-hour",

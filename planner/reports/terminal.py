@@ -138,7 +138,8 @@ def deploy_lines(plan) -> pd.DataFrame:
                                else f"{n:.2f}")
     what = np.where(d["instance"] == "", d["chips"].map(lambda c: f"{c:g} signed chips")
                     + ": " + d["layout"], count + " x " + d["instance"] + ": " + d["layout"])
-    return d[["month", "provider", "region", "kind"]].assign(deploy=what)
+    return pd.DataFrame({"month": d["month"], "where": d["provider"] + " " + d["region"],
+                         "kind": d["kind"], "deploy": what})
 
 
 def print_plan(console: Console, plan) -> None:
@@ -181,7 +182,7 @@ def print_plan(console: Console, plan) -> None:
                 limit=60)
     if len(plan.deployment):
         show(console, deploy_lines(plan), "What to deploy: instances, and the replicas on "
-             "each (largest first)", ids=["month", "provider", "region", "kind"], limit=40,
+             "each (largest first)", ids=["month", "where", "kind"], limit=40,
              more="see --out DIR: deployment.csv")
     if len(plan.unmet):
         show(console, plan.unmet, "[red]Unmet demand (tokens/s)[/]")
@@ -235,7 +236,7 @@ SIDE_WORDS = {"status": "status", "unmet": "unmet demand (tokens/s-months)",
               "unprotected": "unprotected demand (tokens/s-months)",
               "unprotected_share": "unprotected share of demand", "gap": "proof gap",
               "cost_per_1m_tokens": "cost per 1M output tokens served",
-              "total_cost": "total cost"}
+              "total_cost": "total cost", "catalog": "catalog (sha256 of its tables)"}
 
 
 def _side(item: str, value) -> str:
