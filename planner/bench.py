@@ -3,6 +3,9 @@
 Sizes (workloads x markets x months): S 3 x 2 x 6, M 8 x 4 x 12, L 20 x 8 x 12; every
 offering of the catalog, terms [12, 36], resilience on (losing a provider, or a region
 when the catalog has one provider). `-milp` sizes are the same with whole instances.
+`T` is a team-sized scenario drawn from the seed (see `team_scenario`): whole instances,
+2-4 workloads, 3-5 markets, 12 months, residency, tight or loose SLOs, spot, a share cap,
+chip limits and 1-year terms; `--seed` draws another.
 Futures (spec section 7): `M-f20` is M across 20 drawn futures as one extensive form,
 `M-d200` across 200 futures decomposed by future on the executor's workers.
 Each size runs in its own process so that peak memory (ru_maxrss) is its own.
@@ -29,7 +32,8 @@ from planner.tiers import solve_tiers
 from planner.twostage import solve_futures
 
 SIZES = {"S": (3, 2, 6, False), "M": (8, 4, 12, False), "L": (20, 8, 12, False),
-         "S-milp": (3, 2, 6, True), "M-milp": (8, 4, 12, True), "L-milp": (20, 8, 12, True)}
+         "S-milp": (3, 2, 6, True), "M-milp": (8, 4, 12, True), "L-milp": (20, 8, 12, True),
+    "T": None}  # drawn: team_scenario
 MARKETS = {  # demand centres: (lat, lon, jurisdiction)
     "us-east": (39.0, -77.5, "us"), "us-west": (37.4, -122.1, "us"),
     "eu-central": (50.1, 8.7, "eu"), "eu-west": (53.3, -6.3, "eu"),
@@ -38,8 +42,50 @@ MARKETS = {  # demand centres: (lat, lon, jurisdiction)
 }
 
 
+TEAM_MODELS = ("llama-2-70b", "llama-3.1-8b", "mixtral-8x7b", "llama-3.1-405b")
+TEAM_SLOS = {"tight": {"ttft_ms": 1000, "tpot_ms": 50},  # interactive rows only
+             "loose": {"ttft_ms": 2500, "tpot_ms": 200}}
+
+
+def team_scenario(catalog: Path = BUNDLED / "default", seed: int = 7) -> dict:
+    """A team's scenario, drawn from `seed`: 2-4 workloads of the catalog's common models,
+    3-5 markets (US first; EU and UK held to their jurisdiction), 12 months, a tight or
+    loose SLO each, spot 0 or 10 %, a 0.7 share cap on one provider, chip limits on two
+    accelerators, 1-year terms, whole instances."""
+    rng = np.random.default_rng(seed)
+    names = ["us-east", *map(str, rng.choice(["us-west", "eu-central", "eu-west", "uk",
+                                              "japan"], size=int(rng.integers(2, 5)),
+                                             replace=False))]
+    workloads = {}
+    for i in range(int(rng.integers(2, 5))):
+        model = TEAM_MODELS[int(rng.integers(0, len(TEAM_MODELS)))]
+        base = 2000 if model == "llama-3.1-405b" else 40000
+        w = {"model": model, "slo": dict(TEAM_SLOS[str(rng.choice(list(TEAM_SLOS)))]),
+             "utilization": 0.7, "spot": float(rng.choice([0.0, 0.1])),
+             "demand": {m: {"start": float(base * rng.uniform(0.2, 1.5)),
+                            "growth": round(float(rng.uniform(0, 0.06)), 3)} for m in names}}
+        if model == "llama-3.1-405b":
+            w["slo"] = {"ttft_ms": 6000, "tpot_ms": 175}
+        w["residency"] = {m: [MARKETS[m][2]] for m in names if MARKETS[m][2] in ("eu", "uk")}
+        if not w["residency"]:
+            del w["residency"]
+        workloads[f"w{i}"] = w
+    return {
+        "name": f"team-{seed}", "horizon": {"start": "2027-01", "months": 12},
+        "catalog": str(catalog.resolve()),
+        "markets": {m: dict(zip(("lat", "lon", "jurisdiction"), MARKETS[m])) for m in names},
+        "workloads": workloads,
+        "providers": {str(rng.choice(["aws", "lambda", "gcp"])): {"max_share": 0.7}},
+        "limits": [{"provider": "aws", "accelerator": "h100-sxm", "chips": 512},
+                   {"provider": "lambda", "accelerator": "b200", "chips": 1024}],
+        "purchase": {"terms": [12], "integer": True},
+    }
+
+
 def fleet_scenario(size: str, catalog: Path = BUNDLED / "default", seed: int = 7) -> dict:
     """A scenario dict of the given size; the same seed gives the same scenario."""
+    if size == "T":
+        return team_scenario(catalog, seed)
     workloads, markets, months, integer = SIZES[size]
     rng = np.random.default_rng(seed)
     cat = load_catalog(catalog)

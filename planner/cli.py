@@ -145,7 +145,8 @@ def print_warnings(scn) -> None:
 
 @app.command()
 def validate(scenario: ScenarioArg) -> None:
-    """Check a scenario and its catalog; solve nothing."""
+    """Check a scenario and its catalog; solve nothing. Every scenario key is described in
+    docs/scenario.md, every catalog table and column in docs/catalog.md."""
     scn = guarded(lambda: load_scenario(scenario))
     print_warnings(scn)
     out.print(f"{scenario}: ok - {len(scn.workloads)} workload(s), {len(scn.markets)} "

@@ -212,12 +212,13 @@ def unmet_reasons(pm: PlanModel, x: np.ndarray, binding: pd.DataFrame,
                      "months": f"{months[gone['t'].min()]}..{months[gone['t'].max()]}",
                      "tokens_per_s": float(gone["unmet"].max()),
                      "reason": _why(scn.workloads[w], m, mine, binding, fit,
-                                    served=(pm.options["workload"] == w).any())})
+                                    served=(pm.options["workload"] == w).any(),
+                                    rows=scn.catalog.throughput)})
     return pd.DataFrame(rows)
 
 
 def _why(w, market: str, cand: pd.DataFrame, binding: pd.DataFrame, fit: pd.DataFrame,
-         served: bool) -> str:
+         served: bool, rows: pd.DataFrame) -> str:
     listed = cand[cand["listed"]]
     resident = listed[listed["resident"]]
     fast = resident[resident["tp"].notna()]
@@ -227,10 +228,20 @@ def _why(w, market: str, cand: pd.DataFrame, binding: pd.DataFrame, fit: pd.Data
         return (f"residency ({', '.join(sorted(w.residency.get(market, [])))}) admits none of the "
                 f"{len(listed)} allowed sites")
     if fast.empty:
-        near = resident["rtt_ms"].min()
-        return (f"no site meets the SLO (ttft {w.ttft_ms:g} ms incl. round trip, tpot "
-                f"{w.tpot_ms:g} ms) for {w.model}: the nearest admitted region is "
-                f"{near:.0f} ms away; {len(resident)} sites admitted")
+        rows = rows[rows["model"].isin(w.row_models)]
+        if rows.empty:
+            return f"no throughput row of {', '.join(w.row_models)} in the catalog"
+        ttft, tpot = rows.loc[rows["ttft_ms"].idxmin()], rows.loc[rows["tpot_ms"].idxmin()]
+        best = (f"best measured: ttft {ttft['ttft_ms']:g} ms ({ttft['accelerator']}), tpot "
+                f"{tpot['tpot_ms']:g} ms ({tpot['accelerator']})")
+        if ((rows["ttft_ms"] <= w.ttft_ms) & (rows["tpot_ms"] <= w.tpot_ms)).any():
+            return (f"no admitted site meets the SLO (ttft {w.ttft_ms:g} ms including the "
+                    f"round trip, tpot {w.tpot_ms:g} ms) for {w.model}: the nearest of the "
+                    f"{len(resident)} admitted sites is {resident['rtt_ms'].min():.0f} ms "
+                    f"away, or its rows are measured otherwise (percentile, precision, "
+                    f"request shape); {best}")
+        return (f"no throughput row of {', '.join(w.row_models)} meets ttft {w.ttft_ms:g} ms "
+                f"and tpot {w.tpot_ms:g} ms anywhere; {best}")
     if not served:
         fits = fit.loc[fit["workload"] == w.name, "reason"]
         return ("no instance holds a replica (a replica never spans instances): "

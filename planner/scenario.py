@@ -434,6 +434,7 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None,
     rtt = _network(r, top.get("network", {}), markets, known)
     _check_signed(r, contracts, limits, monthly_max, start, months)
     _check_size(r, workloads, catalog, terms, months)
+    _check_slos(r, workloads, catalog)
     futures = read_uncertainty(r, top["uncertainty"], workloads, months) \
         if "uncertainty" in top else None
     return Scenario(name, file, catalog, start, months, markets, workloads, discount,
@@ -699,6 +700,27 @@ def _term(r: _Reader, path: Path_, value: object, catalog: Catalog) -> int:
         r.warn(path, f"no provider in the catalog sells a {term}-month commitment, so this "
                      f"term buys nothing (sold: {', '.join(map(str, sorted(sold))) or 'none'})")
     return term
+
+
+def _check_slos(r: _Reader, workloads: dict[str, Workload], catalog: Catalog) -> None:
+    """A workload whose SLO no throughput row meets anywhere (even with no round trip) can
+    only be unmet: say so, with the best latencies measured for its models."""
+    thr = catalog.throughput
+    for w in workloads.values():
+        rows = thr[thr["model"].isin(w.row_models)]
+        if ((rows["ttft_ms"] <= w.ttft_ms) & (rows["tpot_ms"] <= w.tpot_ms)).any():
+            continue
+        name = w.parent or w.name
+        if not len(rows):
+            r.warn(("workloads", name, "model"), f"no throughput row of {w.model} (nor of "
+                   f"measured_on) in the catalog: its demand will be unmet")
+            continue
+        best = rows.loc[rows["ttft_ms"].idxmin()], rows.loc[rows["tpot_ms"].idxmin()]
+        r.warn(("workloads", name, "slo"), (
+            f"no throughput row of {', '.join(w.row_models)} meets ttft {w.ttft_ms:g} ms and "
+            f"tpot {w.tpot_ms:g} ms anywhere, so its demand will be unmet; best measured: "
+            f"ttft {best[0]['ttft_ms']:g} ms ({best[0]['accelerator']}), tpot "
+            f"{best[1]['tpot_ms']:g} ms ({best[1]['accelerator']})"))
 
 
 def _check_size(r: _Reader, workloads: dict[str, Workload], catalog: Catalog,
