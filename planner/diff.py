@@ -84,8 +84,9 @@ def load_result(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def diff(a: Plan | dict, b: Plan | dict) -> dict[str, pd.DataFrame]:
-    """Tables keyed 'total', 'month', 'provider', 'accelerator', 'kind', 'purchases'."""
+def diff(a, b) -> dict[str, pd.DataFrame]:
+    """Tables keyed 'sides', 'total', 'month', 'provider', 'accelerator', 'kind',
+    'purchases', of two plans: a Plan, a plan across futures or a `plan solve` JSON."""
     sa, sb = plan_summary(a), plan_summary(b)
     out = {"sides": pd.DataFrame([{"side": "A", **sa["sides"]}, {"side": "B", **sb["sides"]}])}
     for name in ("total", *BREAKDOWNS):

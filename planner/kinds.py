@@ -34,6 +34,6 @@ def kind_of(name: str) -> Kind:
     return Kind(name, name, 0 if name == CONTRACT else 1, name == CONTRACT, order[name])
 
 
-def KINDS(terms: tuple[int, ...]) -> list[Kind]:  # noqa: N802 - a table, read like one
+def purchase_kinds(terms: tuple[int, ...]) -> list[Kind]:
     """The kinds a plan may buy with these commitment terms."""
     return [kind_of(ON_DEMAND), kind_of(SPOT), *(kind_of(f"{COMMIT}-{t}") for t in terms)]

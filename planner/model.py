@@ -55,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.kinds import CONTRACT, KINDS, SPOT, Kind, kind_of
+from planner.kinds import CONTRACT, SPOT, kind_of, purchase_kinds
 from planner.linear import LinearModel
 from planner.scenario import Scenario, contract_months, month_hours
 from planner.serving import PAIR, SITE, operating_points, priced_offerings
@@ -170,7 +170,7 @@ def serving_options(scn: Scenario) -> tuple[pd.DataFrame, ...]:
     usable = _undominated_rows(operating_points(scn, pd.concat([offers[SITE], signed])))
     spot_ok = {w.name for w in scn.workloads.values() if w.spot > 0}
 
-    kinds = [k.name for k in KINDS(scn.terms)]
+    kinds = [k.name for k in purchase_kinds(scn.terms)]
     classes = offers.melt(id_vars=[*SITE, "instance", "chips"], value_vars=kinds,
                           var_name="kind", value_name="price").dropna(subset=["price"])
     classes["spot"] = classes["kind"] == SPOT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -441,14 +442,14 @@ def _instance_runs(reps: pd.DataFrame, start: float, chips: float, per: float) -
         part = reps.assign(chips=b - a, replicas=(b - a) / reps["size"])
         return part[part["chips"] > 1e-9]
 
-    count = int(round(chips / per))
-    cuts = {int(round((c - start) / per * 1e6)) for c in
+    count = round(chips / per)
+    cuts = {round((c - start) / per * 1e6) for c in
             [*reps["start"], *(reps["start"] + reps["chips"])]}  # in 1e-6 instances
     mixed = sorted({c // 10**6 for c in cuts if c % 10**6 and c // 10**6 < count})
     edges = sorted({0, count, *mixed, *(m + 1 for m in mixed),
                     *(c // 10**6 for c in cuts if c % 10**6 == 0 and c // 10**6 <= count)})
     runs: list[dict] = []
-    for a, b in zip(edges, edges[1:]):
+    for a, b in itertools.pairwise(edges):
         inside = on(start + a * per, start + b * per)
         layout = _layout(inside, b - a)
         if runs and runs[-1]["layout"] == layout:

@@ -65,8 +65,8 @@ def test_a_70b_replica_needs_four_80gb_chips(make):
 
 def test_the_rows_own_replica_size_wins_and_must_divide_the_instance(make):
     trn = offerings("aws,us-east-1,trn-12,trn2,12,120,", "aws,us-east-1,trn-16,trn2,16,176,")
-    rows = ["accelerator,model,tokens_per_s_per_chip,ttft_ms,tpot_ms,source,as_of,"
-            "chips_per_replica", f"trn2,llama,1000,500,50,{SRC},4"]
+    rows = [("accelerator,model,tokens_per_s_per_chip,ttft_ms,tpot_ms,source,as_of,"
+             "chips_per_replica"), f"trn2,llama,1000,500,50,{SRC},4"]
     body = FEB + workload("{us-east: 12000}")
     # memory alone (168 GB on 96 GB chips) would say 2 chips; the row says 4: a 12-chip
     # instance hosts three 4-chip replicas = 12000 tok/s at 120 $/h

@@ -134,7 +134,7 @@ def deploy_lines(plan) -> pd.DataFrame:
     """The deployment table in words: month, provider, region, kind and what to deploy
     (`8 x p5.48xlarge: 2 replicas of chat (llama-2-70b, 4 chips, fp8)`)."""
     d = plan.deployment
-    count = d["instances"].map(lambda n: "" if n != n else f"{n:g}" if n == round(n)
+    count = d["instances"].map(lambda n: "" if pd.isna(n) else f"{n:g}" if n == round(n)
                                else f"{n:.2f}")
     what = np.where(d["instance"] == "", d["chips"].map(lambda c: f"{c:g} signed chips")
                     + ": " + d["layout"], count + " x " + d["instance"] + ": " + d["layout"])
@@ -242,7 +242,7 @@ SIDE_WORDS = {"status": "status", "unmet": "unmet demand (tokens/s-months)",
 def _side(item: str, value) -> str:
     if isinstance(value, str):
         return value
-    if value != value:
+    if pd.isna(value):
         return "-"
     if item.endswith("share") or item == "gap":
         return f"{value:.3%}"
