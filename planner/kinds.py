@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CONTRACT, ON_DEMAND, SPOT, COMMIT = "contract", "on-demand", "spot", "commit"
+FAMILIES = (ON_DEMAND, SPOT, COMMIT, CONTRACT)  # as `limits[].kind` names them
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from planner.catalog import (
     resolve,
 )
 from planner.errors import EXCERPT, PlanError, closest, cut, expected_range, quote
+from planner.kinds import CONTRACT, FAMILIES
 from planner.textfile import MIB, read_text
 from planner.uncertainty import Futures, read_uncertainty
 
@@ -354,7 +355,6 @@ TOP_KEYS = ("name", "horizon", "catalog", "markets", "workloads", "providers", "
 WORKLOAD_KEYS = ("model", "slo", "utilization", "demand", "residency", "providers",
                  "accelerators", "spot", "precision", "requests", "measured_on",
                  "memory_headroom")
-LIMIT_KINDS = ("on-demand", "spot", "commit", "contract")
 PERCENTILES = ("p50", "p90", "p95", "p99", "mean")
 
 
@@ -637,8 +637,8 @@ def _limit(r: _Reader, path: Path_, spec: object, start: int, known: _Known) -> 
     if accelerator is not None:
         r.name((*path, "accelerator"), accelerator, known.accelerators, "accelerator")
     kind = spec.get("kind")
-    if kind is not None and kind not in LIMIT_KINDS:
-        raise r.error((*path, "kind"), closest(kind, LIMIT_KINDS, "purchase kind"))
+    if kind is not None and kind not in FAMILIES:
+        raise r.error((*path, "kind"), closest(kind, FAMILIES, "purchase kind"))
     chips = r.number((*path, "chips"), spec["chips"], 0)
     first = r.month((*path, "from"), spec["from"]) - start if "from" in spec else -10**6
     last = r.month((*path, "to"), spec["to"]) - start if "to" in spec else 10**6
@@ -772,7 +772,7 @@ def _check_signed(r: _Reader, contracts: pd.DataFrame, limits: tuple[Limit, ...]
     active = contract_months(contracts, start, months)
     chips = active * contracts["chips"].to_numpy()[:, None]
     for i, limit in enumerate(limits):
-        if limit.kind not in (None, "contract"):  # counts no signed chips
+        if limit.kind not in (None, CONTRACT):  # counts no signed chips
             continue
         mine = np.ones(len(contracts), dtype=bool)
         for col in ("provider", "region", "accelerator"):
