@@ -48,8 +48,8 @@ class Plan:
 
     TABLES: ClassVar[tuple[str, ...]] = (
         "summary", "cost_by_month", "cost_by_provider", "cost_by_accelerator", "cost_by_kind",
-        "unit_costs", "spend", "deployment", "assignments", "purchases", "contracts", "unmet",
-        "unprotected", "fingerprint")
+        "unit_costs", "spend", "deployment", "assignments", "idle", "purchases", "contracts",
+        "unmet", "unprotected", "fingerprint")
 
     scenario: Scenario
     status: str  # "optimal", "unmet_demand", "unprotected", "not_proven" or "time_limit"
@@ -141,6 +141,16 @@ class Plan:
         held["used_share"] = used.reindex(held.index, fill_value=0.0) / held["chip_months"]
         return held.drop(columns="chip_months").reset_index()
 
+    def idle(self) -> pd.DataFrame:
+        """Chips held but holding no replica, per month and holding, and what they cost:
+        assignments plus idle add up to the spend inside the horizon."""
+        keys = ["month", "provider", "region", "instance", "accelerator", "kind"]
+        held = self.spend.groupby(keys)[["chips", "cost"]].sum()
+        used = self.assignments.groupby(keys)[["chips", "cost"]].sum().reindex(
+            held.index, fill_value=0.0)
+        idle = (held - used).reset_index()
+        return idle[idle["chips"] > 1e-6].reset_index(drop=True)
+
     def cost_per_workload(self) -> pd.DataFrame:
         """Per workload over the horizon: tokens (millions), cost, $ per 1M tokens."""
         table = self.unit_costs().groupby("workload").agg(
@@ -183,7 +193,7 @@ class Plan:
                 "cost_by_kind": self.cost_by("kind").reset_index(),
                 "unit_costs": self.unit_costs(),
                 "spend": self.spend, "deployment": self.deployment,
-                "assignments": self.assignments,
+                "assignments": self.assignments, "idle": self.idle(),
                 "purchases": self.purchases, "contracts": self.contracts(),
                 "unmet": self.unmet,
                 "unprotected": self.unprotected,

@@ -101,3 +101,29 @@ def test_catalog_is_taken_from_the_scenarios_own_tree(tmp_path):
     answer = json.loads(result.stdout)
     assert answer["catalog"] == str(cat)
     assert answer["total_cost"] == pytest.approx(88 * 672)  # gcp a3 is now cheaper
+
+
+def test_files_add_up_to_the_total_to_the_cent(make, tmp_path):
+    # a year of growing demand: many rows whose cents must add up; idle chips on its own
+    body = ("horizon: {start: 2027-01, months: 12}\n" + workload(
+        "{us-east: {start: 3333.3, growth: 0.071}, eu: 5100}", utilization="0.7") +
+        "purchase: {terms: [12]}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(make(body)), "--out", str(out),
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    total, after = round(plan["total_cost"], 2), round(plan["cost_after_horizon"], 2)
+    inside = pd.read_csv(out / "summary.csv").set_index("item")["value"].astype(float)[
+        "spend inside the horizon"]
+    assert abs(inside + after - total) <= 0.011
+    for name in ("spend", "cost_by_month", "cost_by_provider", "cost_by_kind"):
+        assert round(pd.read_csv(out / f"{name}.csv")["cost"].sum(), 2) == inside, name
+    used = pd.read_csv(out / "assignments.csv")["cost"].sum()
+    idle = pd.read_csv(out / "idle.csv")["cost"].sum()
+    assert abs(used + idle - inside) <= 0.011  # two tables, each to the cent
+    for name, frame in pd.read_csv(out / "spend.csv").items():
+        if name == "cost":
+            assert (frame.round(2) == frame).all()  # whole cents, no 3852650.399999999
+    sheets = pd.read_excel(out / "plan.xlsx", sheet_name=None)
+    assert round(sheets["cost_by_month"]["cost"].sum(), 2) == inside

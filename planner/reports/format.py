@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 MONEY = {"cost", "monthly_cost", "cost_in_horizon", "cost_after_horizon", "total_cost",
@@ -135,11 +136,40 @@ def cells(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
+def cents(values: pd.Series) -> pd.Series:
+    """Money in whole cents that adds up, to the cent, to the column's own total rounded:
+    each amount rounded down, then the cents left over go to the largest remainders."""
+    exact = values.astype(float)
+    finite = exact.notna() & np.isfinite(exact)
+    if not finite.any():
+        return exact
+    hundredths = exact[finite] * 100
+    low = np.floor(hundredths + 1e-6)
+    short = round(float(hundredths.sum())) - int(low.sum())
+    order = np.argsort(-(hundredths - low).to_numpy(), kind="stable")
+    bump = np.zeros(len(low))
+    bump[order[:max(short, 0)]] = 1.0
+    out = exact.copy()
+    out[finite] = (low + bump) / 100
+    return out
+
+
 def rounded(frame: pd.DataFrame) -> pd.DataFrame:
-    """For CSV: money to cents, rates to 6 decimals, counts to 4 (no 119999.99999999999)."""
+    """For CSV and XLSX: money in whole cents adding up to each column's total (`cents`),
+    rates to 6 decimals, counts to 4 (no 119999.99999999999)."""
     out = frame.copy()
+    if {"value", "unit"} <= set(out.columns):  # a summary: each row by its unit
+        usd = out["unit"] == "USD"
+        out["value"] = out["value"].astype(object)
+        out.loc[usd, "value"] = out.loc[usd, "value"].astype(float).round(2)
     for column in out.columns:
-        digits = CSV_DECIMALS.get(kind(column, out[column]))
+        what = kind(column, out[column])
+        if column == "value" and "unit" in out.columns:
+            continue
+        if what == "money" and pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = cents(out[column])
+            continue
+        digits = CSV_DECIMALS.get(what)
         if digits is not None:
             out[column] = out[column].round(digits)
     return out
