@@ -231,6 +231,16 @@ class FuturesPlan:
         bought = self.plans[0].purchases
         return bought[bought["kind"].str.startswith("commit")].reset_index(drop=True)
 
+    def flexible(self) -> pd.DataFrame:
+        """What each future buys on demand or on spot, per month: future, provider, region,
+        instance, accelerator, kind, month, instances, chips, cost."""
+        frames = [p.purchases[~p.purchases["kind"].str.startswith("commit")].assign(future=name)
+                  for name, p in zip(self.scenario.futures.names, self.plans)]
+        table = pd.concat(frames, ignore_index=True).rename(columns={"start": "month"})
+        return table[["future", "provider", "region", "instance", "accelerator", "kind",
+                      "month", "instances", "chips", "total_cost"]].rename(
+            columns={"total_cost": "cost"})
+
     def cost_by_month(self) -> pd.DataFrame:
         """future x month: cost inside the horizon."""
         return pd.DataFrame({name: p.cost_by_month for name, p in
@@ -274,6 +284,7 @@ class FuturesPlan:
                 "p10": self.quantile(0.1), "p50": self.quantile(0.5),
                 "p90": self.quantile(0.9),
                 "commitments": self.commitments().to_dict(orient="records"),
+                "flexible": json.loads(self.flexible().to_json(orient="records")),
                 "futures": futures.to_dict(orient="records"),
                 "cost_by_future_and_month": by_month.to_dict(orient="records"),
                 "solver": self.solver,

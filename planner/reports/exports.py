@@ -129,7 +129,11 @@ def report(plan: Plan, extra: dict[str, pd.DataFrame]) -> str:
     return html.page(f"{plan.scenario.name}: plan", _headline(plan), _charts(plan), sections)
 
 
-FUTURES_TABLES = ("summary", "futures", "commitments", "cost_by_future_and_month")
+FUTURES_TABLES = ("summary", "futures", "commitments", "flexible", "cost_by_future_and_month")
+FUTURES_HEADINGS = {"summary": "Summary", "futures": "Each future under these commitments",
+                    "commitments": "Commitments to sign (the same in every future)",
+                    "flexible": "On-demand and spot instances each future buys",
+                    "cost_by_future_and_month": "Cost per future and month"}
 
 
 def futures_file_names() -> list[str]:
@@ -140,7 +144,7 @@ def futures_tables(fp) -> dict[str, pd.DataFrame]:
     by_month = fp.cost_by_month().rename_axis("future").reset_index().melt(
         id_vars="future", var_name="month", value_name="cost")
     return {"summary": fp.summary(), "futures": fp.futures(), "commitments": fp.commitments(),
-            "cost_by_future_and_month": by_month}
+            "flexible": fp.flexible(), "cost_by_future_and_month": by_month}
 
 
 def write_futures_reports(fp, folder: Path) -> Path:
@@ -174,7 +178,8 @@ def futures_report(fp, tables: dict[str, pd.DataFrame]) -> str:
                        "Cost per month across futures (P10-P90 band, P50, each future)"),
               html.lines(_committed_vs_need(fp), "Chips committed and chips each future holds",
                          "holding", "chips")]
-    return html.page(f"{scn.name}: plan across futures", head, charts, tables)
+    titled = {FUTURES_HEADINGS.get(name, name): table for name, table in tables.items()}
+    return html.page(f"{scn.name}: plan across futures", head, charts, titled)
 
 
 def _committed_vs_need(fp) -> pd.DataFrame:

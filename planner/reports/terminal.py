@@ -270,3 +270,14 @@ def print_futures(console: Console, fp) -> None:
     else:
         console.print("No commitments to sign: every future buys on-demand or spot.")
     show(console, fp.futures(), "Each future under these commitments")
+    flexible = fp.flexible()
+    if len(flexible):
+        keys = ["future", "provider", "region", "instance", "kind"]
+        pivot = flexible.pivot_table(index=keys, columns="month", values="instances",
+                                     aggfunc="sum", fill_value=0).reset_index()
+        pivot.columns = [str(c) for c in pivot.columns]
+        if fits(pivot, console.width):
+            show(console, pivot, "On-demand and spot instances each future buys, per month")
+        else:
+            show(console, flexible[["future", "month", *keys[1:], "instances"]],
+                 "On-demand and spot instances each future buys, per month", limit=60)
