@@ -28,6 +28,7 @@ from planner.model import build_model
 from planner.report import make_plan
 from planner.run.executor import executor
 from planner.scenario import load_scenario
+from planner.solver import SolveOptions
 from planner.tiers import solve_tiers
 from planner.twostage import solve_futures
 
@@ -134,7 +135,8 @@ def measure_futures(size: str, folder: Path, seed: int, time_limit: float | None
     started = time.perf_counter()
     scn = load_scenario(path)
     with executor(*where) as pool:
-        fp = solve_futures(scn, time_limit=time_limit, run_map=pool.map, values=False,
+        fp = solve_futures(scn, SolveOptions(time_limit=time_limit), run_map=pool.map,
+                           values=False,
                            decompose=form == "d")
     total = time.perf_counter() - started
     mib = {who: round(resource.getrusage(who).ru_maxrss / 1024, 1)

@@ -27,7 +27,7 @@ from planner.linear import LinearModel
 from planner.model import build_model
 from planner.report import Plan, make_plan
 from planner.scenario import Scenario
-from planner.solver import INF, HighsBackend, SolverFailed
+from planner.solver import DEFAULT_OPTIONS, INF, HighsBackend, SolveOptions, SolverFailed
 from planner.tiers import Lexicographic, solve_tiers
 from planner.uncertainty import future_scenario
 
@@ -42,10 +42,10 @@ class NotDecomposable(Exception):
 
 def evaluate(job) -> tuple[float, np.ndarray, float]:
     """(Q_f(y), its gradient in y, unmet + unprotected) of future f at y."""
-    key, scn, f, y = job
+    key, scn, f, y, options = job
     if (key, f) not in _FUTURES:
         pm = build_model(future_scenario(scn, f))
-        lex = Lexicographic(pm)
+        lex = Lexicographic(pm, options.solver, options.threads)
         lex.pm = None  # kept between iterates: only its solver's copy of the model is needed
         _FUTURES[(key, f)] = (lex, pm.commitment_ids)
     lex, commit = _FUTURES[(key, f)]
@@ -56,17 +56,21 @@ def evaluate(job) -> tuple[float, np.ndarray, float]:
 
 
 def forget(key) -> None:
+    """Release this worker's futures of decomposition `key` (their models and solvers)."""
     for k in [k for k in _FUTURES if k[0] == key]:
         del _FUTURES[k]
 
 
-def benders(scn: Scenario, run_map=map) -> tuple[np.ndarray, float, float, dict]:
-    """(y, lower bound, upper bound, figures) of the two-stage LP by L-shaped cuts."""
+def benders(scn: Scenario, run_map=map, options: SolveOptions = DEFAULT_OPTIONS
+            ) -> tuple[np.ndarray, float, float, dict]:
+    """(y, lower bound, upper bound, figures) of the two-stage LP by L-shaped cuts; the
+    iterations stop at the time limit of `options`, if any (figures["stopped"])."""
     started = time.perf_counter()
+    end = INF if options.time_limit is None else started + options.time_limit
     fut = scn.futures
     ev = build_model(future_scenario(scn, None))
     commit = ev.commitment_ids
-    lex = Lexicographic(ev)
+    lex = Lexicographic(ev, options.solver, options.threads)
     x, _, _ = lex.lp("expected-demand LP")
     y = x[commit]  # start from the plan for the expected demand
     master = _master(len(commit), fut.probability)
@@ -74,28 +78,38 @@ def benders(scn: Scenario, run_map=map) -> tuple[np.ndarray, float, float, dict]
         master.add_row(np.concatenate([coefs, np.zeros(len(fut))]), -INF, upper)
     key = uuid.uuid4().hex
     best, upper, lower, k = y, INF, -INF, 0
-    for k in range(1, MAX_ITERATIONS + 1):
-        try:
-            results = list(run_map(evaluate, [(key, scn, f, y) for f in range(len(fut))]))
-        except SolverFailed:  # a row the master does not know: the extensive form decides
-            raise NotDecomposable("a future has no plan under the cuts' commitments") from None
-        if max(r[2] for r in results) > 1e-6:
-            raise NotDecomposable("a future leaves demand unmet or unprotected")
-        value = float(fut.probability @ [r[0] for r in results])
-        if value < upper:
-            best, upper = y, value
-        for f, (q, g, _) in enumerate(results):
-            coefs = np.zeros(master.n_cols)
-            coefs[len(commit) + f] = 1.0
-            coefs[:len(commit)] = -g
-            master.add_row(coefs, q - float(g @ y), INF)
-        run = master.run()
-        lower, y = run.objective, np.maximum(run.x[:len(commit)], 0.0)
-        if upper - lower <= TOL * max(1.0, abs(upper)):
-            break
+    try:
+        for k in range(1, MAX_ITERATIONS + 1):
+            results = _iterate(run_map, [(key, scn, f, y, options) for f in range(len(fut))])
+            value = float(fut.probability @ [r[0] for r in results])
+            if value < upper:
+                best, upper = y, value
+            for f, (q, g, _) in enumerate(results):
+                coefs = np.zeros(master.n_cols)
+                coefs[len(commit) + f] = 1.0
+                coefs[:len(commit)] = -g
+                master.add_row(coefs, q - float(g @ y), INF)
+            run = master.run()
+            lower, y = run.objective, np.maximum(run.x[:len(commit)], 0.0)
+            if upper - lower <= TOL * max(1.0, abs(upper)) or time.perf_counter() >= end:
+                break
+    finally:  # every worker lets its futures go (items are pinned: i to worker i mod N)
+        list(run_map(forget, [key] * len(fut)))
     figures = {"iterations": k, "seconds": round(time.perf_counter() - started, 3),
-               "futures": len(fut), "first_stage_columns": len(commit)}
+               "futures": len(fut), "first_stage_columns": len(commit),
+               "stopped": time.perf_counter() >= end}
     return best, lower, upper, figures
+
+
+def _iterate(run_map, jobs: list) -> list:
+    """Each future's value, gradient and shortfall at the master's commitments."""
+    try:
+        results = list(run_map(evaluate, jobs))
+    except SolverFailed:  # a row the master does not know: the extensive form decides
+        raise NotDecomposable("a future has no plan under the cuts' commitments") from None
+    if max(r[2] for r in results) > 1e-6:
+        raise NotDecomposable("a future leaves demand unmet or unprotected")
+    return results
 
 
 def _commitment_rows(pm, commit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +143,6 @@ def _labels(n: int):
 
 def future_plan(job) -> Plan:
     """Future f solved alone with its commitments held at y (whole instances if asked)."""
-    scn, f, y, gap = job
+    scn, f, y, options = job
     pm = build_model(future_scenario(scn, f))
-    return make_plan(pm, solve_tiers(pm, gap=gap, fix=(pm.commitment_ids, y)))
+    return make_plan(pm, solve_tiers(pm, **options.kw(), fix=(pm.commitment_ids, y)))

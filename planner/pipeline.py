@@ -10,7 +10,7 @@ from planner.explain import Explanation, explain
 from planner.model import build_model
 from planner.report import Plan, make_plan
 from planner.scenario import Scenario, load_scenario
-from planner.solver import Progress
+from planner.solver import Progress, SolveOptions
 from planner.tiers import solve_tiers
 from planner.twostage import FuturesPlan, solve_futures
 
@@ -24,7 +24,8 @@ def solve(scenario: str | Path | Scenario, *, solver: str = "auto",
     VSS and EVPI: an executor's map)."""
     scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     if scn.futures is not None:
-        return solve_futures(scn, solver, time_limit, gap, threads, progress, run_map)
+        return solve_futures(scn, SolveOptions(solver, time_limit, gap, threads), progress,
+                             run_map)
     return solve_and_explain(scn, solver=solver, time_limit=time_limit, gap=gap,
                              threads=threads, progress=progress, why=False)[0]
 

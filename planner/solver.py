@@ -14,6 +14,7 @@ as PuLP expressions.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import sys
@@ -32,6 +33,32 @@ HUGE = 1e30  # PuLP's stand-in for an infinite row bound
 
 class SolverFailed(Exception):
     """The solver ended without any plan (infeasible, unbounded, or no incumbent in time)."""
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to search, one object for every path (single plans, tiers, extensive form,
+    decomposition, VSS/EVPI, sweeps): the backend, the user's time limit (seconds: the only
+    limit that makes a plan depend on the machine), the gap asked for, solver threads."""
+
+    solver: str = "auto"
+    time_limit: float | None = None
+    gap: float | None = None
+    threads: int | None = None
+
+    def kw(self) -> dict:
+        """As keyword arguments of `tiers.solve_tiers`."""
+        return {"solver": self.solver, "time_limit": self.time_limit, "gap": self.gap,
+                "threads": self.threads}
+
+    def within(self, seconds_left: float | None) -> SolveOptions:
+        """The same options with at most `seconds_left` of the time limit (None: as is)."""
+        if seconds_left is None:
+            return self
+        return dataclasses.replace(self, time_limit=max(seconds_left, 0.01))
+
+
+DEFAULT_OPTIONS = SolveOptions()
 
 
 @dataclass

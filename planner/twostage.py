@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,7 +32,7 @@ from planner.linear import LinearModel
 from planner.model import PlanModel, build_model
 from planner.report import UNPROVEN, Plan, inputs_fingerprint, make_plan
 from planner.scenario import Scenario
-from planner.solver import SolverFailed
+from planner.solver import DEFAULT_OPTIONS, SolveOptions, SolverFailed
 from planner.tiers import PROVEN, Solution, solve_tiers
 from planner.uncertainty import future_scenario
 
@@ -294,23 +295,24 @@ class FuturesPlan:
 DECOMPOSE_ABOVE = 8  # futures: more are decomposed by future (decompose.py)
 
 
-def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None = None,
-                  gap: float | None = None, threads: int | None = None, progress=None,
+def solve_futures(scn: Scenario, options: SolveOptions = DEFAULT_OPTIONS, progress=None,
                   run_map: Callable = map, values: bool = True,
                   decompose: bool | None = None) -> FuturesPlan:
     """The two-stage plan, and with `values` the VSS and EVPI (2 x futures + 1 more solves).
     Many futures (or `decompose`) are solved by L-shaped cuts with each future's solves
     handed to `run_map` (an executor's map); few as one extensive form."""
+    started = time.perf_counter()
+    gap = options.gap
     contracts = float(build_model(future_scenario(scn, 0)).contract_cost.sum())
     plans, info = None, {}
     if decompose or (decompose is None and len(scn.futures) > DECOMPOSE_ABOVE):
         try:
-            plans, info = _decomposed(scn, run_map, gap)
+            plans, info = _decomposed(scn, run_map, options)
         except NotDecomposable as why:
             info = {"decomposition": f"not used: {why}"}
     if plans is None:
         ts = build_two_stage(scn)
-        sol = solve_tiers(ts, solver, time_limit, gap, threads, progress)
+        sol = solve_tiers(ts, **_left(options, started).kw(), progress=progress)
         plans = [make_plan(pm, s) for pm, s in zip(ts.models, ts.split(sol))]
         info = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
                 "bound": sol.bound + contracts, "proven": sol.status == "optimal",
@@ -329,34 +331,46 @@ def solve_futures(scn: Scenario, solver: str = "auto", time_limit: float | None 
         "unprotected" if any(len(p.unprotected) for p in plans) else "optimal"
     result = FuturesPlan(scn, status, plans, {**info, "futures": len(plans)})
     if values:
-        result.vss, result.evpi = _values(scn, result, solver, gap, run_map)
+        result.vss, result.evpi = _values(scn, result, _left(options, started), run_map)
     return result
 
 
-def _decomposed(scn: Scenario, run_map, gap) -> tuple[list[Plan], dict]:
+def _left(options: SolveOptions, started: float) -> SolveOptions:
+    """`options` with what is left of its time limit since `started`."""
+    if options.time_limit is None:
+        return options
+    return options.within(options.time_limit - (time.perf_counter() - started))
+
+
+def _decomposed(scn: Scenario, run_map, options: SolveOptions) -> tuple[list[Plan], dict]:
     """L-shaped cuts for the LP, then each future with the (whole-instance) commitments."""
-    y, lower, _, figures = benders(scn, run_map)
+    started = time.perf_counter()
+    y, lower, _, figures = benders(scn, run_map, options)
     if scn.integer:
         y = np.round(y)
+    jobs = [(scn, f, y, _left(options, started)) for f in range(len(scn.futures))]
     try:
-        plans = list(run_map(future_plan, [(scn, f, y, gap) for f in range(len(scn.futures))]))
+        plans = list(run_map(future_plan, jobs))
     except SolverFailed:  # the rounded commitments break a limit or the budget
         raise NotDecomposable("whole commitments rounded from the cuts break a limit or "
                               "the budget") from None
     name = plans[0].solver["name"]
+    stopped = figures.pop("stopped") or any(p.status in UNPROVEN for p in plans)
     return plans, {"name": f"{name}, L-shaped by future", "seconds": figures["seconds"],
-                   "bound": lower, "proven": True, **figures}
+                   "bound": lower, "proven": not stopped,
+                   "stopped": "time_limit" if options.time_limit is not None else "not_proven",
+                   **figures}
 
 
-def _values(scn: Scenario, plan: FuturesPlan, solver, gap, run_map):
+def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map):
     """VSS = E[cost with the expected-demand plan's commitments] - E[cost of this plan];
     EVPI = E[cost of this plan] - E[cost with each future known in advance]."""
     ev = build_model(future_scenario(scn, None))
     commit = ev.commitment_ids
-    ev_commit = solve_tiers(ev, solver, gap=gap).x[commit] if len(commit) else np.zeros(0)
+    ev_commit = solve_tiers(ev, **options.kw()).x[commit] if len(commit) else np.zeros(0)
     futures = range(len(scn.futures))
-    jobs = [(scn, f, None, solver, gap) for f in futures]
-    jobs += [(scn, f, ev_commit, solver, gap) for f in futures]
+    jobs = [(scn, f, None, options) for f in futures]
+    jobs += [(scn, f, ev_commit, options) for f in futures]
     costs = np.array(list(run_map(future_cost, jobs)))
     hindsight, with_ev = np.split(costs, 2)
     p = scn.futures.probability
@@ -365,8 +379,8 @@ def _values(scn: Scenario, plan: FuturesPlan, solver, gap, run_map):
 
 def future_cost(job) -> float:
     """Total cost of one future solved alone, its commitments free or held at `commit`."""
-    scn, f, commit, solver, gap = job
+    scn, f, commit, options = job
     pm = build_model(future_scenario(scn, f))
     fix = (pm.commitment_ids, commit) if commit is not None else None
-    plan = make_plan(pm, solve_tiers(pm, solver, gap=gap, fix=fix))
+    plan = make_plan(pm, solve_tiers(pm, **options.kw(), fix=fix))
     return plan.total_cost

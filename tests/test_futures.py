@@ -152,3 +152,20 @@ def test_decomposition_keeps_commitments_within_limits_and_budget(make):
     extensive = planner.solve_futures(scn, decompose=False, values=False)
     decomposed = planner.solve_futures(scn, decompose=True, values=False)
     assert decomposed.expected_cost == pytest.approx(extensive.expected_cost, rel=1e-6)
+
+
+def test_the_time_limit_reaches_the_decomposition_and_workers_forget(make):
+    from planner import decompose
+    from planner.solver import SolveOptions
+
+    body = YEAR.replace("terms: [12]", "terms: [12], integer: false") + \
+        workload("{us-east: {start: 16000, growth: 0.05}, eu: 5000}") + \
+        "uncertainty:\n  sample: {count: 12, seed: 1, level_sd: 0.3, growth_sd: 0.05}\n"
+    scn = planner.load_scenario(make(body))
+    # without a limit the cuts take several iterations (above); with a limit far below one
+    # iteration's time they stop after the first, and the plan says the limit stopped it
+    stopped = planner.solve_futures(scn, SolveOptions(time_limit=1e-3), decompose=True,
+                                    values=False)
+    assert stopped.solver["iterations"] == 1
+    assert stopped.status == "time_limit"
+    assert not decompose._FUTURES  # every future's model let go when the cuts end
