@@ -11,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import planner
 from planner.model import build_model
 from planner.report import NOISE, UNMET_TOL
 from planner.scenario import load_scenario
+from planner.serving import bytes_per_param
 
 from conftest import workload, write_case
 
@@ -44,6 +46,34 @@ def check_plan(plan: planner.Plan) -> None:
     if scn.integer:
         bought = plan.purchases["instances"]
         assert np.allclose(bought, np.round(bought))
+
+    # replicas (spec v3): whole with whole instances, on chips of one instance (the replica
+    # size divides the instance), and each holds the workload's own model in memory
+    if len(a):
+        cat = scn.catalog
+        per = cat.offerings.set_index(["provider", "region", "instance"])["chips"]
+        bought = a[a["kind"] != "contract"]
+        chips = per.reindex(pd.MultiIndex.from_frame(bought[["provider", "region",
+                                                             "instance"]])).to_numpy()
+        assert (chips % bought["chips_per_replica"].to_numpy() == 0).all()
+        if scn.integer:
+            keys = ["workload", "provider", "region", "instance", "kind", "month",
+                    "measured_model", "ttft_ms"]
+            reps = a.groupby(keys)["replicas"].sum()
+            assert np.allclose(reps, np.round(reps), atol=1e-6)
+        params = cat.models.set_index("id")["params_b"].astype(float)
+        memory = cat.accelerators.set_index("id")["memory_gb"].astype(float)
+        rows = cat.throughput.rename(columns={"model": "measured_model"})
+        mine = a.merge(rows[["accelerator", "measured_model", "ttft_ms", "tpot_ms",
+                             "chips_per_replica"]].rename(
+            columns={"chips_per_replica": "given"}),
+            on=["accelerator", "measured_model", "ttft_ms", "tpot_ms"], how="left")
+        model = mine["workload"].map({w.name: w.model for w in scn.workloads.values()})
+        headroom = mine["workload"].map({w.name: w.memory_headroom
+                                         for w in scn.workloads.values()})
+        need = model.map(params) * mine["precision"].map(bytes_per_param) * (1 + headroom)
+        fits = mine["chips_per_replica"] * mine["accelerator"].map(memory) >= need - 1e-9
+        assert (fits | need.isna() | mine["given"].notna()).all()
 
     # limits: chips held in the group, each month in [from, to]
     labels = scn.month_labels
@@ -117,9 +147,17 @@ def random_body(seed: int, year: bool = False) -> str:
     return body
 
 
+def sized(path: Path, seed: int) -> Path:
+    """Every other seed: `llama` is a 70 B model (4-chip replicas on 80 GB chips)."""
+    if seed % 2 == 0:
+        (path.parent / "cat" / "models.csv").write_text(
+            "id,params_b,source,as_of\nllama,70,test,2025-01-01\n")
+    return path
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_random_plans_hold_every_constraint(make, seed):
-    plan = planner.solve(make(random_body(seed)))
+    plan = planner.solve(sized(make(random_body(seed)), seed))
     assert plan.status in ("optimal", "unmet_demand", "unprotected")
     check_plan(plan)
 
@@ -148,7 +186,7 @@ def direct_tiers(pm) -> dict[str, float]:
 # MIP plan broke a row by 1.2e-6, so the next month had no plan
 @pytest.mark.parametrize("seed", [67, 72, 87, 101, 150])
 def test_whole_instances_match_a_direct_lexicographic_solve(make, seed):
-    path = make(random_body(seed).replace("integer: false", "integer: true"))
+    path = sized(make(random_body(seed).replace("integer: false", "integer: true")), seed)
     plan = planner.solve(path)
     expected = direct_tiers(build_model(load_scenario(path)))
     assert plan.total_cost == pytest.approx(expected["cost"], rel=1e-6)
@@ -192,7 +230,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             body = random_body(seed, args.year).replace("integer: false", "integer: true")
-            path = write_case(Path(tmp) / str(seed), body)
+            path = sized(write_case(Path(tmp) / str(seed), body), seed)
             plan = planner.solve(path)
             check_plan(plan)
             expected = direct_tiers(build_model(load_scenario(path)))["cost"]
