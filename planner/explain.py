@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.model import SITE, PlanModel
+from planner.model import FAMILIES, SITE, PlanModel
 from planner.report import short
 from planner.serving import PAIR, candidates, priced_offerings, workload_rows
 from planner.tiers import Solution
 
 TOL = 1e-6
 BINDING_COLUMNS = ["constraint", "subject", "month", "value", "unit", "meaning"]
-ORDER = ["limit", "contract", "budget", "max_share", "spot", "resilience"]
+ORDER = [f.explained_as for f in FAMILIES if f.explained_as]  # binding rows, in this order
 
 
 @dataclass

@@ -50,6 +50,7 @@ divides at no higher price per chip, when every replica the larger hosts fits th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,9 +135,10 @@ class PlanModel:
         return self.buy_ids[term > 1]
 
     def capped_rows(self) -> np.ndarray:
-        """Rows that cap instances held: limits and budget."""
-        return np.concatenate([self.lp.constraints[n].ids for n in ("limits", "budget")
-                               if n in self.lp.constraints] or [np.zeros(0, int)])
+        """Rows that cap instances held (limits and budget: `Family.caps_instances`)."""
+        return np.concatenate([self.lp.constraints[f.name].ids for f in FAMILIES
+                               if f.caps_instances and f.name in self.lp.constraints]
+                              or [np.zeros(0, int)])
 
     def relaxation(self) -> PlanModel:
         """The model with commitments held and paid one month at a time (a lower bound)."""
@@ -154,10 +156,8 @@ def build_model(scn: Scenario, monthly_commitments: bool = False) -> PlanModel:
     pm = PlanModel(scn, LinearModel(), holders, points, options, classes, demand, chips,
                    cost, active_pairs(classes["term"].to_numpy(), scn.months))
     define_variables(pm)
-    for define in (define_demand, define_replicas, define_supply, define_limits,
-                   define_max_share, define_spot, define_resilience, define_budget,
-                   define_covers):
-        define(pm)
+    for family in FAMILIES:
+        family.define(pm)
     return pm
 
 
@@ -599,3 +599,29 @@ def define_covers(pm: PlanModel) -> None:
         np.concatenate([terms["tp"] * terms["chips"], np.ones(len(res)),
                         np.full(len(res), scn.keep)]),
         lower=scn.keep * res["tokens_per_s"].to_numpy() - signed)
+
+
+@dataclass(frozen=True)
+class Family:
+    """A constraint family: the block its rows are named by, how it is built, whether
+    rounding instances up can break its rows (so a whole start repairs them), and what
+    `plan explain` calls a binding row of it (None: never reported)."""
+
+    name: str
+    define: Callable[[PlanModel], None]
+    caps_instances: bool = False
+    explained_as: str | None = None
+
+
+# The model, in the order it is built; a new family is one define_* and one line here.
+FAMILIES = (
+    Family("demand", define_demand),
+    Family("replicas", define_replicas),
+    Family("supply", define_supply, explained_as="contract"),
+    Family("limits", define_limits, caps_instances=True, explained_as="limit"),
+    Family("budget", define_budget, caps_instances=True, explained_as="budget"),
+    Family("max_share", define_max_share, explained_as="max_share"),
+    Family("spot", define_spot, explained_as="spot"),
+    Family("resilience", define_resilience, explained_as="resilience"),
+    Family("covers", define_covers),
+)
