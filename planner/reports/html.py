@@ -1,15 +1,16 @@
 """A self-contained, printable HTML page of a plan, with SVG charts.
 
-Every provider, purchase kind and accelerator has one colour in every chart of every
-report (Paul Tol's colour-blind-safe palettes); axes in money read $1.5M; every chart
-has a legend, beside the bars, never on them.
+One colour means one thing in a whole report: providers and accelerators have colours of
+their own (Paul Tol's colour-blind-safe palettes), purchase kinds greys from dark (signed)
+to light (spot), and every other series (workloads, markets, futures, failed sites) takes
+the next unused colour of a pool of its own, which no fixed colour repeats. Axes in money
+read $1.5M and hold every point; every chart has a legend beside it, never on it.
 """
 
 from __future__ import annotations
 
 import html
 import io
-import zlib
 from pathlib import Path
 
 import matplotlib
@@ -20,26 +21,43 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from planner.reports.format import WRAPPING, cells, header, rate, short_money
+from planner.reports.format import WRAPPING, cells, header, short_money
 
 PROVIDERS = {"aws": "#EE7733", "gcp": "#0077BB", "azure": "#33BBEE", "lambda": "#AA3377",
              "oci": "#CC3311"}
-KINDS = {"contract": "#332288", "commit-12": "#117733", "commit-36": "#44AA99",
-         "on-demand": "#88CCEE", "spot": "#DDCC77"}
+KINDS = {"contract": "#1B1B1B", "commit-36": "#4D4D4D", "commit-24": "#666666",
+         "commit-12": "#808080", "on-demand": "#B3B3B3", "spot": "#E0E0E0"}
 ACCELERATORS = {
     "h100-sxm": "#332288", "h200": "#88CCEE", "b200": "#44AA99", "gb200": "#117733",
     "a100-40gb": "#999933", "a100-80gb": "#DDCC77", "l4": "#CC6677", "l40s": "#882255",
     "a10g": "#AA4499", "mi300x": "#EE8866", "mi325x": "#EEDD88", "tpu-v5e": "#77AADD",
     "tpu-v5p": "#99DDFF", "tpu-v6e": "#44BB99", "trn1": "#BBCC33", "trn2": "#AAAA00",
     "inf2": "#FFAABB"}
-SPARE = ["#0077BB", "#EE7733", "#009988", "#CC3311", "#33BBEE", "#EE3377", "#BBBBBB",
-         "#000000"]  # for names without a colour of their own: the same name, the same one
 PALETTES = {"provider": PROVIDERS, "kind": KINDS, "accelerator": ACCELERATORS}
+# pools for names without a fixed colour (matplotlib's tab20b and tab20c): disjoint, and
+# none of them is a fixed colour above
+POOLS = {
+    "workload": ["#7B4173", "#E7BA52", "#637939", "#843C39", "#CE6DBD", "#B5CF6B",
+                 "#393B79", "#E7969C", "#8CA252", "#DE9ED6"],
+    "market": ["#8C6D31", "#636363", "#D6616B", "#31A354", "#756BB1", "#BD9E39", "#9ECAE1",
+               "#A1D99B", "#BCBDDC", "#9C9EDE"],
+    "other": ["#5254A3", "#AD494A", "#A55194", "#6BAED6", "#FD8D3C", "#74C476", "#9E9AC8",
+              "#969696", "#CEDB9C", "#FDD0A2", "#6B6ECF", "#E7CB94", "#3182BD", "#E6550D"],
+}
+_TAKEN: dict[tuple[str, str], str] = {}  # (pool, name) -> its colour, in this process
 
 
 def colour(dimension: str, name: str) -> str:
+    """The colour of `name` in `dimension`: its own, else the next unused one of its pool
+    (the same name keeps its colour in every later chart)."""
     fixed = PALETTES.get(dimension, {})
-    return fixed.get(name) or SPARE[zlib.crc32(name.encode()) % len(SPARE)]
+    if name in fixed:
+        return fixed[name]
+    pool = dimension if dimension in POOLS else "other"
+    if (pool, name) not in _TAKEN:
+        used = sum(1 for p, _ in _TAKEN if p == pool)
+        _TAKEN[(pool, name)] = POOLS[pool][used % len(POOLS[pool])]
+    return _TAKEN[(pool, name)]
 
 
 def _svg(fig) -> str:
@@ -87,8 +105,8 @@ def fan(cost: pd.DataFrame, probability, title: str) -> str:
     weight = np.cumsum(np.asarray(probability)[order], axis=0)
     at = {q: values[(weight >= q - 1e-12).argmax(axis=0), np.arange(cost.shape[1])]
           for q in (0.1, 0.5, 0.9)}
-    for row in cost.to_numpy():
-        ax.plot(x, row, color="#BBBBBB", linewidth=0.6)
+    for i, row in enumerate(cost.to_numpy()):
+        ax.plot(x, row, color="#777777", linewidth=0.8, label="each future" if i == 0 else None)
     ax.fill_between(x, at[0.1], at[0.9], color="#88CCEE", alpha=0.5, label="P10-P90")
     ax.plot(x, at[0.5], color="#332288", linewidth=2, label="P50")
     ax.set_xticks(list(x), cost.columns)
@@ -100,9 +118,10 @@ def fan(cost: pd.DataFrame, probability, title: str) -> str:
 def curve(table: pd.DataFrame, x: str, y: str, title: str, unit: str) -> str:
     """One line per accelerator through its measured points (x ascending)."""
     fig, ax = plt.subplots(figsize=(11, 3.4))
-    for name, rows in table.dropna(subset=[y]).groupby("accelerator"):
-        rows = rows.sort_values(x)
-        ax.plot(rows[x], rows[y], marker="o", label=name, color=colour("accelerator", name))
+    for i, (name, rows) in enumerate(table.dropna(subset=[y]).groupby("accelerator")):
+        rows = rows.sort_values(x)  # markers and dashes differ: lines that coincide both show
+        ax.plot(rows[x], rows[y], marker="osD^vPX*"[i % 8], linestyle=("-", "--", ":")[i % 3],
+                markersize=7 - i % 3, label=name, color=colour("accelerator", name))
     ax.set_xlabel(header(x))
     ax.legend(title="accelerator", fontsize=8, title_fontsize=8, loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -110,8 +129,7 @@ def curve(table: pd.DataFrame, x: str, y: str, title: str, unit: str) -> str:
     ax.set_yscale("log")  # chips differ by 1,000x: on a linear axis most lines sit on zero
     ax.set_ylim(table[y].min() * 0.7, table[y].max() * 1.5)
     ax.yaxis.set_major_formatter(FuncFormatter(
-        lambda v, _: (rate(v) if v < 10 else f"${v:,.0f}") if unit.startswith("USD")
-        else f"{v:,.0f}" if v >= 1 else f"{v:.2f}"))
+        lambda v, _: f"${v:,.4g}" if unit.startswith("USD") else f"{v:,.4g}"))
     return _svg(fig)
 
 
@@ -129,6 +147,9 @@ def _axes(ax, title: str, unit: str, rotate: bool = True) -> None:
     else:
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_ylabel(unit)
+    if ax.get_yscale() == "linear" and ax.has_data():  # every point inside the axes
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, max(high, ax.dataLim.y1 * 1.05))
     ax.spines[["top", "right"]].set_visible(False)
 
 
