@@ -23,6 +23,7 @@ _HERE = Path(__file__).resolve().parent
 # Installed wheels carry the catalogs inside the package; a source tree has them beside it.
 BUNDLED = next((p for p in (_HERE / "catalogs", _HERE.parent / "catalogs") if p.is_dir()),
                _HERE / "catalogs")
+INSTALLED = BUNDLED.parent == _HERE  # inside an installed package: never written
 MAX_TABLE_BYTES = 16 * MIB
 # Names (providers, regions, models, markets, ...) are printed in tables and reports.
 NAME = re.compile(r"\w[\w .:/+()-]{0,99}")

@@ -37,6 +37,37 @@ def coverage(cat: Catalog) -> dict[str, list[str]]:
     }
 
 
+SERVING_LOAD = 50.0  # output tokens/s per chip: below it a row is a latency run, not load
+
+
+def usable(cat: Catalog, ttft_ms: float | None = None, tpot_ms: float | None = None
+           ) -> pd.DataFrame:
+    """Per family: the accelerators offered somewhere with a row at serving load (at least
+    SERVING_LOAD tokens/s per chip, more than one request in flight) that meets the SLO
+    (with no round trip), their models and best tokens/s per chip; and per family the rows
+    to read with care: only a bound (`limit`) or one request at a time (batch 1)."""
+    rows = cat.throughput.merge(cat.accelerators[["id", "family"]], left_on="accelerator",
+                                right_on="id")
+    rows = rows[rows["accelerator"].isin(cat.offerings["accelerator"])]
+    fast = pd.Series(True, index=rows.index)
+    if ttft_ms is not None:
+        fast &= rows["ttft_ms"] <= ttft_ms
+    if tpot_ms is not None:
+        fast &= rows["tpot_ms"] <= tpot_ms
+    load = (rows["tokens_per_s_per_chip"] >= SERVING_LOAD) & (rows["concurrency"] != 1)
+    out = []
+    for family, mine in rows.groupby("family"):
+        good = mine[fast[mine.index] & load[mine.index]]
+        best = good.groupby("accelerator")["tokens_per_s_per_chip"].max()
+        out.append({"family": family, "usable": len(best),
+                    "accelerators (best tokens/s per chip)": ", ".join(
+                        f"{a} ({v:,.0f})" for a, v in best.items()) or "-",
+                    "models": ", ".join(sorted(set(good["model"]))) or "-",
+                    "bound only (limit)": int((mine["latency_stat"] == "limit").sum()),
+                    "batch 1": int((mine["concurrency"] == 1).sum())})
+    return pd.DataFrame(out)
+
+
 def _pairs(rows: pd.DataFrame) -> pd.Series:
     return rows["accelerator"] + "/" + rows["model"]
 

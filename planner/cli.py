@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 
 from planner import catalog_report
-from planner.catalog import BUNDLED, load_catalog
+from planner.catalog import BUNDLED, INSTALLED, load_catalog, resolve
 from planner.errors import PlanError
 from planner.pipeline import solve as solve_plan
 from planner.pipeline import solve_and_explain
@@ -388,15 +388,41 @@ CatalogOption = Annotated[Path | None, typer.Option(
 
 
 def _catalog(folder: Path | None) -> Path:
-    return folder if folder is not None else BUNDLED / "default"
+    """The folder named, else `catalogs/default` of the tree this runs in (a checkout's own
+    copy), else the bundled one."""
+    return folder if folder is not None else guarded(lambda: resolve("default", Path.cwd()))
+
+
+def _writable(folder: Path | None, option: str) -> Path:
+    """A catalog folder a command may write: named, and not inside the installed package."""
+    if folder is None:
+        fail(EXIT_INPUT, f"error: {option}: name the catalog folder to write (e.g. `cp -r "
+                         f"{BUNDLED / 'default'} mycat` and `{option} mycat`)")
+    inside = folder.resolve()
+    if INSTALLED and (inside == BUNDLED or BUNDLED in inside.parents):
+        fail(EXIT_INPUT, f"error: {option}: {folder} is inside the installed planner "
+                         f"package; copy it first (cp -r {BUNDLED / 'default'} mycat) and "
+                         f"write the copy")
+    return folder
 
 
 @catalog_app.command("check")
-def catalog_check(folder: CatalogDir = None) -> None:
-    """Validate a catalog and summarise what it covers."""
+def catalog_check(folder: CatalogDir = None,
+                  ttft_ms: Annotated[float | None, typer.Option(
+                      metavar="MS", help="Usable: measured within this TTFT")] = None,
+                  tpot_ms: Annotated[float | None, typer.Option(
+                      metavar="MS", help="Usable: measured within this TPOT")] = None) -> None:
+    """Validate a catalog, summarise what it covers, and say per chip family which
+    accelerators are usable at serving load (within the SLO given)."""
     folder = _catalog(folder)
     cat = guarded(lambda: load_catalog(folder))
     terminal.show(out, catalog_report.summary(cat), f"Catalog {folder}")
+    slo = " and ".join(f"{k} {v:g} ms" for k, v in (("ttft", ttft_ms), ("tpot", tpot_ms))
+                       if v is not None) or "any latency"
+    terminal.show(out, catalog_report.usable(cat, ttft_ms, tpot_ms),
+                  f"Usable at serving load (>= {catalog_report.SERVING_LOAD:g} tokens/s per "
+                  f"chip, more than one request in flight, {slo}), per family; rows that "
+                  f"are only a bound or batch 1", ids=["family"])
     for name, names in catalog_report.coverage(cat).items():
         style = "yellow" if ("without" in name or "never" in name or "neither" in name) \
             and names else "bold"
@@ -485,7 +511,7 @@ def catalog_import(path: Annotated[Path, typer.Argument(metavar="VMS_CSV",
     """Write <catalog>/offerings/<provider>.csv from a SkyPilot vms.csv."""
     from planner.skypilot import import_vms
 
-    folder = _catalog(folder)
+    folder = _writable(folder, "--catalog")
     offers, left_out = guarded(lambda: import_vms(path, provider, folder, source, as_of))
     out.print(f"{folder / 'offerings' / (provider + '.csv')}: {len(offers)} offerings, "
               f"{offers['accelerator'].nunique()} accelerators, "
@@ -516,6 +542,7 @@ def catalog_import_bench(
     """Append throughput rows, one per measured load point, from benchmark result files."""
     from planner.benchimport import import_files
 
+    to = _writable(to, "--to")
     done = guarded(lambda: import_files(files, to, accelerator, model, chips, precision, stack))
     out.print(f"{done.table}: {len(done.added)} row(s) added, {done.already_present} already "
               "there", highlight=False)

@@ -185,3 +185,22 @@ def test_curves_per_accelerator_with_cost_at_each_point(tmp_path):
     bad = CliRunner().invoke(app, ["catalog", "curves", "--model", "lama", "--catalog",
                                    str(cat)])
     assert bad.exit_code == 2 and "closest known: llama" in bad.stderr
+
+
+def test_commands_that_write_need_the_catalog_named(tmp_path):
+    result = CliRunner().invoke(app, ["catalog", "import-skypilot", str(FIXTURE),
+                                      "--provider", "aws", "--as-of", "2025-10-01"])
+    assert result.exit_code == 2
+    assert "--catalog: name the catalog folder to write" in result.stderr
+
+
+def test_check_says_per_family_what_is_usable_at_serving_load():
+    from planner.catalog import BUNDLED, load_catalog
+    from planner.catalog_report import usable
+
+    table = usable(load_catalog(BUNDLED / "default")).set_index("family")
+    assert set(table.index) == {"gpu", "tpu", "trainium", "inferentia"}
+    assert (table["usable"] >= 1).all()
+    assert table.loc["trainium", "batch 1"] >= 1  # the Neuron tutorial rows, flagged
+    tight = usable(load_catalog(BUNDLED / "default"), ttft_ms=1000, tpot_ms=50)
+    assert tight.set_index("family").loc["tpu", "usable"] == 0  # v6e measured at 2.5 s
