@@ -48,12 +48,13 @@ from planner.model import TIERS, PlanModel
 from planner.solver import INF, Progress, Run, SolverFailed, backend
 
 DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at, or past these nodes at these
-PATIENCE = ((1000, 1e-5), (4000, 1e-4), (8000, 1e-3), (18000, 1e-2),  # gaps (spread over
-            (48000, INF))  # the months); a plan this close to its bound is not searched
+PATIENCE = ((1000, 1e-5), (4000, 1e-4), (12000, 5e-4),  # gaps (spread over the months, so
+            (48000, INF))  # they add up to at most the gap); a plan this close to its bound
+#                            is not searched
 ENOUGH = 1e-4  # as one MILP, nor is one whose months took more than FOLLOW_UP nodes
 FOLLOW_UP = 4000
 PROVEN = 1e-3  # a plan within this of its bound (or of the gap asked for) is "optimal"
-BOUND_PATIENCE = ((0.0, PROVEN / 4), *PATIENCE)  # a bound close enough to prove is enough
+BOUND_PATIENCE = ((0, PROVEN / 4), (48000, INF))  # a bound close enough to prove is enough
 SHORTCUT = 1e6  # USD per token/s-month unmet or unprotected in the one-LP first try
 TIEBREAK = 1e-7  # the most cost may move for round trips in a fractional plan
 NEAREST_NODES = 500  # branch-and-bound nodes for the nearest regions at equal cost, a month
