@@ -109,7 +109,8 @@ def spinner(status: str | None):
             if now - started < 2 or now - shown[0] < 0.25:
                 return
             shown[0] = now
-            fmt = money if "cost" in p.stage else (lambda v: f"{v:,.1f} tokens/s")
+            fmt = money if "cost" in p.stage else (lambda v: f"{v:,.0f} ms x tokens/s") \
+                if "rtt" in p.stage else (lambda v: f"{v:,.1f} tokens/s")
             found = f"best {fmt(p.best)}" if math.isfinite(p.best) else "no plan yet"
             if math.isfinite(p.bound) and math.isfinite(p.best) and p.best:
                 found += f", bound {fmt(p.bound)}, gap {percent((p.best - p.bound) / p.best)}"

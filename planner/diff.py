@@ -113,7 +113,8 @@ def long_table(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Every table of `diff` in one long table: a `table` column, then the union of the
     columns (a breakdown's key column is named after it: month, provider, ...)."""
     return pd.concat([t.assign(table=name) for name, t in tables.items()],
-                     ignore_index=True).pipe(lambda f: f[["table", *f.columns[:-1]]])
+                     ignore_index=True).pipe(
+        lambda f: f[["table", *(c for c in f.columns if c != "table")]])
 
 
 def _deltas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -80,3 +80,15 @@ def test_diff_of_plans_that_buy_nothing_or_leave_demand_unmet(make, tmp_path):
     result = CliRunner().invoke(app, ["diff", str(futures), str(saved)], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("B leaves 100.0% of demand unmet")
+
+
+def test_no_change_reads_the_same_everywhere_and_csv_names_its_table_once(make):
+    from planner.diff import long_table
+    from planner.reports.format import signed_money, signed_percent
+
+    assert (signed_money(1e-9), signed_percent(1e-12)) == ("$0", "0.0%")
+    assert (signed_money(-0.004), signed_money(12.5)) == ("$0", "+$12.50")
+    a = make(FEB + workload("{us-east: 8000}"))
+    plan = planner.solve(a)
+    table = long_table(diff(plan, plan))
+    assert list(table.columns).count("table") == 1 and table.columns[0] == "table"

@@ -94,11 +94,17 @@ def percent(value: float) -> str:
 
 
 def signed_money(value: float) -> str:
+    """`+$1,234`, `-$5.20`, and no change (under half a cent) as `$0`."""
+    if value is not None and abs(value) < 0.005:
+        return "$0"
     text = money(value)
     return "+" + text if text and value > 0 else text
 
 
 def signed_percent(value: float) -> str:
+    """`+1.2%`, `-0.004%`, and no change as `0.0%`."""
+    if value is not None and abs(value) < 5e-7:
+        return "0.0%"
     text = percent(value)
     return "+" + text if text and value > 0 else text
 
