@@ -114,6 +114,7 @@ class Lexicographic:
         self.trace: list[tuple[float, float, float]] = []
         self.started = time.perf_counter()
         self.nodes = 0  # branch-and-bound nodes searched so far: the work stop rules count
+        self._built: dict | None = None  # the model's arrays (`_arrays`)
         self.paid = pm.paid_cost  # in total cost but in no column (signed contracts):
         #                           gaps are relative to the total cost
 
@@ -220,7 +221,7 @@ class Lexicographic:
                   if n.split("@")[0] == "supply"]
         if not supply:
             return None
-        a = self.pm.lp.arrays()
+        a = self._arrays()
         matrix = a["A"].tocsr()[np.concatenate(supply)]
         return (a["row_upper"][np.concatenate(supply)], -matrix[:, self.pm.buy_ids].tocsr(),
                 matrix[:, self.pm.rep_ids].tocsr())
@@ -288,9 +289,15 @@ class Lexicographic:
 
     def _capped_rows(self):
         """Limit and budget rows: the only rows rounding instances up can break."""
-        a = self.pm.lp.arrays()
+        a = self._arrays()
         ids = self.pm.capped_rows()
         return a["A"].tocsr()[ids][:, self.pm.buy_ids], a["row_upper"][ids]
+
+    def _arrays(self) -> dict:
+        """The model's arrays, built once (the model does not change once handed over)."""
+        if self._built is None:
+            self._built = self.pm.lp.arrays()
+        return self._built
 
     def fix(self, cols: np.ndarray, values: np.ndarray) -> None:
         """Hold columns at values for every later solve (a first stage decided elsewhere)."""
