@@ -1,6 +1,6 @@
-"""Purchase kinds of spec section 4, in one place: how long a purchase is held, whether it
-is decided before the futures of section 7, and the order chips of a holder are filled and
-reported in (signed contracts, commitments longest first, on-demand, spot)."""
+"""Purchase kinds of spec section 4, in one place: what a limit's `kind` calls them, how long
+a purchase is held, and the order chips of a holder are filled and reported in (signed
+contracts, commitments longest first, on-demand, spot)."""
 
 from __future__ import annotations
 
@@ -15,24 +15,18 @@ class Kind:
     name: str  # as plans write it: contract, commit-<months>, on-demand, spot
     family: str  # as `limits[].kind` names it: contract, commit, on-demand, spot
     term: int  # months one purchase is held and paid (a contract: its own, here 0)
-    first_stage: bool  # decided once for every future (commitments)
     order: float  # fill and report order, smallest first
-
-    @property
-    def bought(self) -> bool:
-        """Bought by the plan (a contract was signed before it)."""
-        return self.family != CONTRACT
 
 
 def kind_of(name: str) -> Kind:
     """The kind a plan's `kind` string names."""
     if name.startswith(COMMIT + "-"):
         term = int(name.removeprefix(COMMIT + "-"))
-        return Kind(name, COMMIT, term, True, -term)
+        return Kind(name, COMMIT, term, -term)
     order = {CONTRACT: -1e6, ON_DEMAND: 1e6, SPOT: 2e6}
     if name not in order:
         raise ValueError(f"unknown purchase kind {name!r}")
-    return Kind(name, name, 0 if name == CONTRACT else 1, name == CONTRACT, order[name])
+    return Kind(name, name, 0 if name == CONTRACT else 1, order[name])
 
 
 def purchase_kinds(terms: tuple[int, ...]) -> list[Kind]:
