@@ -22,17 +22,17 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from planner import catalog_report
-from planner.catalog import BUNDLED, INSTALLED, load_catalog, resolve
+from planner.catalog import check as catalog_report
+from planner.catalog.read import BUNDLED, INSTALLED, load_catalog, resolve
 from planner.errors import PlanError
-from planner.pipeline import solve as solve_plan
-from planner.pipeline import solve_and_explain
-from planner.report import UNPROVEN
+from planner.model.plan import UNPROVEN
+from planner.model.solver import Progress, SolverFailed
 from planner.reports import terminal
 from planner.reports.files import check_destination
 from planner.reports.format import money, percent
-from planner.scenario import load_scenario
-from planner.solver import Progress, SolverFailed
+from planner.run.pipeline import solve as solve_plan
+from planner.run.pipeline import solve_and_explain
+from planner.scenario.read import load_scenario
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Plan where AI inference runs: cloud, region, chip and purchase kind.")
@@ -291,7 +291,7 @@ def diff(a: Annotated[Path, typer.Argument(metavar="A", help="Scenario YAML or `
              "--out", metavar="DIR", help="Write the tables as CSV and diff.xlsx into DIR")]
          = None) -> None:
     """What changes from plan A to plan B: cost per month, provider, chip, kind, purchases."""
-    from planner import diff as plan_diff
+    from planner.reports import diff as plan_diff
     from planner.reports.files import staged
     from planner.reports.format import rounded
     from planner.reports.xlsx import write_xlsx
@@ -510,7 +510,7 @@ def catalog_import(path: Annotated[Path, typer.Argument(metavar="VMS_CSV",
                                                               help="Source text")] = None,
                    ) -> None:
     """Write <catalog>/offerings/<provider>.csv from a SkyPilot vms.csv."""
-    from planner.skypilot import import_vms
+    from planner.catalog.skypilot import import_vms
 
     folder = _writable(folder, "--catalog")
     offers, left_out = guarded(lambda: import_vms(path, provider, folder, source, as_of))
@@ -541,7 +541,7 @@ def catalog_import_bench(
                                                   help="Serving software and version")] = None,
 ) -> None:
     """Append throughput rows, one per measured load point, from benchmark result files."""
-    from planner.benchimport import import_files
+    from planner.catalog.benchimport import import_files
 
     to = _writable(to, "--to")
     done = guarded(lambda: import_files(files, to, accelerator, model, chips, precision, stack))
@@ -571,7 +571,7 @@ def bench(sizes: Annotated[list[str] | None, typer.Argument(
               metavar="SECONDS", help="Seconds per solve")] = None,
           ) -> None:
     """Time load, build, hand-off, solve and report on generated fleet-scale scenarios."""
-    from planner import bench as fleet
+    from planner.run import bench as fleet
 
     folder = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="plan-bench-"))
     guarded(lambda: check_destination(folder, ["bench.json"]))

@@ -9,9 +9,9 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-import planner.scenario
+import planner.scenario.read
 from planner.cli import app
-from planner.scenario import load_scenario
+from planner.scenario.read import load_scenario
 
 from conftest import TABLES, workload
 
@@ -97,7 +97,7 @@ def test_horizon_is_bounded(make):
 
 
 def test_model_larger_than_memory_is_refused_up_front(make, monkeypatch):
-    monkeypatch.setattr(planner.scenario, "memory_bytes", lambda: 2**20)
+    monkeypatch.setattr(planner.scenario.read, "memory_bytes", lambda: 2**20)
     message = refused(make(BASE.replace("months: 3", "months: 120")), 6, "horizon.months",
                       "the model would have about", "more than this machine's")
     assert "GB" in message

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from planner import bench
-from planner.pipeline import solve
-from planner.scenario import load_scenario
+from planner.run import bench
+from planner.run.pipeline import solve
+from planner.scenario.read import load_scenario
 
 
 def test_fleet_s_runs_and_matches_the_straightforward_path(tmp_path):

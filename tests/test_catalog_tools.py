@@ -148,7 +148,7 @@ def test_same_latency_at_other_shapes_coexists(tmp_path):
 
 
 def test_bundled_rows_say_what_their_latencies_are():
-    from planner.catalog import BUNDLED, load_catalog
+    from planner.catalog.read import BUNDLED, load_catalog
 
     tp = load_catalog(BUNDLED / "default").throughput
     assert (tp["latency_stat"] != "").all() and (tp["stack"] != "").all()
@@ -195,8 +195,8 @@ def test_commands_that_write_need_the_catalog_named(tmp_path):
 
 
 def test_check_says_per_family_what_is_usable_at_serving_load():
-    from planner.catalog import BUNDLED, load_catalog
-    from planner.catalog_report import usable
+    from planner.catalog.check import usable
+    from planner.catalog.read import BUNDLED, load_catalog
 
     table = usable(load_catalog(BUNDLED / "default")).set_index("family")
     assert set(table.index) == {"gpu", "tpu", "trainium", "inferentia"}

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
-from planner.diff import diff
+from planner.reports.diff import diff
 
 from conftest import workload
 
@@ -83,7 +83,7 @@ def test_diff_of_plans_that_buy_nothing_or_leave_demand_unmet(make, tmp_path):
 
 
 def test_no_change_reads_the_same_everywhere_and_csv_names_its_table_once(make):
-    from planner.diff import long_table
+    from planner.reports.diff import long_table
     from planner.reports.format import signed_money, signed_percent
 
     assert (signed_money(1e-9), signed_percent(1e-12)) == ("$0", "0.0%")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from planner import scenario as scenario_module
-from planner.catalog import SCHEMA
-from planner.scenario import load_scenario
+from planner.catalog.read import SCHEMA
+from planner.scenario import read as scenario_module
+from planner.scenario.read import load_scenario
 
 ROOT = Path(__file__).parent.parent
 EXTRA = """

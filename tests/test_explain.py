@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.pipeline import solve_and_explain
+from planner.run.pipeline import solve_and_explain
 
 from conftest import workload
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
-from planner.twostage import FuturesPlan
+from planner.futures.twostage import FuturesPlan
 
 from conftest import workload
 
@@ -155,8 +155,8 @@ def test_decomposition_keeps_commitments_within_limits_and_budget(make):
 
 
 def test_the_time_limit_reaches_the_decomposition_and_workers_forget(make):
-    from planner import decompose
-    from planner.solver import SolveOptions
+    from planner.futures import decompose
+    from planner.model.solver import SolveOptions
 
     body = YEAR.replace("terms: [12]", "terms: [12], integer: false") + \
         workload("{us-east: {start: 16000, growth: 0.05}, eu: 5000}") + \

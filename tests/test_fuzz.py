@@ -35,9 +35,9 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from planner.catalog import OPTIONAL_TABLES, SCHEMA
+from planner.catalog.read import OPTIONAL_TABLES, SCHEMA
 from planner.cli import app
-from planner.scenario import _Loader
+from planner.scenario.read import _Loader
 
 OPTIONAL = {c.name for columns in SCHEMA.values() for c in columns if c.optional}
 

@@ -81,7 +81,7 @@ def test_a_request_mix_lands_on_two_chips_and_beats_either(make):
 def test_bundled_trn2_single_request_rows_no_longer_serve_p99():
     from pathlib import Path
 
-    from planner.serving import measured_alike
+    from planner.model.serving import measured_alike
 
     cat = planner.load_catalog(Path(__file__).parent.parent / "catalogs" / "default")
     trn2 = cat.throughput[(cat.throughput["accelerator"] == "trn2")

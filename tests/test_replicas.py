@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 import planner
-from planner.scenario import load_scenario
-from planner.serving import replica_size, workload_rows
+from planner.model.serving import replica_size, workload_rows
+from planner.scenario.read import load_scenario
 
 from conftest import SRC, TABLES, cost, workload
 

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 import planner
-from planner.model import build_model
-from planner.report import NOISE, UNMET_TOL
-from planner.scenario import load_scenario
-from planner.serving import bytes_per_param
+from planner.model.build import build_model
+from planner.model.plan import NOISE, UNMET_TOL
+from planner.model.serving import bytes_per_param
+from planner.scenario.read import load_scenario
 
 from conftest import workload, write_case
 
@@ -167,7 +167,7 @@ def direct_tiers(pm) -> dict[str, float]:
     HiGHS, no start, no months), each held within 1e-7 for the next: an independent solve."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    from planner.model import TIERS
+    from planner.model.build import TIERS
 
     a = pm.lp.arrays()
     rows = [LinearConstraint(a["A"], a["row_lower"], a["row_upper"])]

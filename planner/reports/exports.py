@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.report import UNPROVEN, Plan, fingerprint_table
+from planner.model.plan import UNPROVEN, Plan, fingerprint_table
 from planner.reports import html
 from planner.reports.files import staged
 from planner.reports.format import (
@@ -30,10 +30,20 @@ def file_names() -> list[str]:
     return [f"{name}.csv" for name in Plan.TABLES] + ["plan.xlsx", "report.html"]
 
 
+def write_csv(plan: Plan, folder: Path) -> list[Path]:
+    """One CSV per table of the plan, money to cents and counts to 4 decimals."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in plan.tables().items():
+        rounded(table).to_csv(folder / f"{name}.csv", index=False)
+        written.append(folder / f"{name}.csv")
+    return written
+
+
 def write_reports(plan: Plan, folder: Path, extra: dict[str, pd.DataFrame]) -> Path:
     """CSV tables, plan.xlsx and report.html in `folder`, all or nothing."""
     with staged(folder) as tmp:
-        plan.write_csv(tmp)
+        write_csv(plan, tmp)
         write_xlsx(tmp / "plan.xlsx", _sheets(plan, extra))
         html.write(tmp / "report.html", report(plan, extra))
     return folder

@@ -215,7 +215,7 @@ def print_explain(console: Console, plan, why) -> None:
 
 
 def print_diff(console: Console, tables: dict[str, pd.DataFrame], a: str, b: str) -> None:
-    from planner.diff import headline
+    from planner.reports.diff import headline
 
     console.print(headline(tables), highlight=False, soft_wrap=True)
     sides = tables["sides"].set_index("side").T

@@ -1,1 +1,2 @@
-"""Many independent solves: where they run (executor) and what they answer (sweep)."""
+"""Running solves: one scenario end to end (pipeline), many (sweep, on local workers or
+Ray through executor), and the timed fleet benchmark (bench)."""

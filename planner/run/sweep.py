@@ -20,9 +20,9 @@ import pandas as pd
 import yaml
 
 from planner.errors import PlanError
-from planner.pipeline import solve
 from planner.run.executor import Executor
-from planner.scenario import Scenario, _Loader, load_scenario
+from planner.run.pipeline import solve
+from planner.scenario.read import Scenario, _Loader, load_scenario
 
 DEMAND = "demand"  # not a scenario key: a multiplier on every workload's demand
 DIMENSIONS = ("provider", "accelerator")

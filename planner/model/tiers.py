@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from planner.model import TIERS, PlanModel
-from planner.solver import INF, Progress, Run, SolverFailed, backend
+from planner.model.build import TIERS, PlanModel
+from planner.model.solver import INF, Progress, Run, SolverFailed, backend
 
 DEFAULT_GAP = 1e-6  # relative cost gap a solve stops at, or past these nodes at these
 PATIENCE = ((1000, 1e-5), (4000, 1e-4), (12000, 5e-4),  # gaps (spread over the months, so

@@ -22,15 +22,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from planner.catalog import BUNDLED, load_catalog
+from planner.catalog.read import BUNDLED, load_catalog
 from planner.errors import PlanError, closest
-from planner.model import build_model
-from planner.report import make_plan
+from planner.futures.twostage import solve_futures
+from planner.model.build import build_model
+from planner.model.plan import make_plan
+from planner.model.solver import SolveOptions
+from planner.model.tiers import solve_tiers
+from planner.reports.exports import write_csv
 from planner.run.executor import executor
-from planner.scenario import load_scenario
-from planner.solver import SolveOptions
-from planner.tiers import solve_tiers
-from planner.twostage import solve_futures
+from planner.scenario.read import load_scenario
 
 SIZES = {"S": (3, 2, 6, False), "M": (8, 4, 12, False), "L": (20, 8, 12, False),
          "S-milp": (3, 2, 6, True), "M-milp": (8, 4, 12, True), "L-milp": (20, 8, 12, True),
@@ -163,7 +164,7 @@ def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = N
     sol = solve_tiers(pm, time_limit=time_limit)
     marks.append(time.perf_counter())
     plan = make_plan(pm, sol)
-    plan.write_csv(folder / f"fleet-{size}")
+    write_csv(plan, folder / f"fleet-{size}")
     marks.append(time.perf_counter())
     load, build, _, report = np.diff(marks)
     return {"size": size, "status": plan.status, "total_cost": round(plan.total_cost, 2),

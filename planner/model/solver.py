@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.linear import LinearModel
+from planner.model.linear import LinearModel
 
 INF = math.inf
 HUGE = 1e30  # PuLP's stand-in for an infinite row bound

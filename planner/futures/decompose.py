@@ -23,13 +23,13 @@ import uuid
 
 import numpy as np
 
-from planner.linear import LinearModel
-from planner.model import build_model
-from planner.report import Plan, make_plan
-from planner.scenario import Scenario
-from planner.solver import DEFAULT_OPTIONS, INF, HighsBackend, SolveOptions, SolverFailed
-from planner.tiers import Lexicographic, solve_tiers
-from planner.uncertainty import future_scenario
+from planner.model.build import build_model
+from planner.model.linear import LinearModel
+from planner.model.plan import Plan, make_plan
+from planner.model.solver import DEFAULT_OPTIONS, INF, HighsBackend, SolveOptions, SolverFailed
+from planner.model.tiers import Lexicographic, solve_tiers
+from planner.scenario.read import Scenario
+from planner.scenario.uncertainty import future_scenario
 
 TOL = 1e-8
 MAX_ITERATIONS = 500

@@ -19,11 +19,11 @@ from planner.errors import PlanError, closest, expected_range, quote
 from planner.textfile import MIB, read_text
 
 FAMILIES = ("gpu", "tpu", "trainium", "inferentia")
-_HERE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # planner/
 # Installed wheels carry the catalogs inside the package; a source tree has them beside it.
-BUNDLED = next((p for p in (_HERE / "catalogs", _HERE.parent / "catalogs") if p.is_dir()),
-               _HERE / "catalogs")
-INSTALLED = BUNDLED.parent == _HERE  # inside an installed package: never written
+BUNDLED = next((p for p in (_PACKAGE / "catalogs", _PACKAGE.parent / "catalogs")
+                if p.is_dir()), _PACKAGE / "catalogs")
+INSTALLED = BUNDLED.parent == _PACKAGE  # inside an installed package: never written
 MAX_TABLE_BYTES = 16 * MIB
 # Names (providers, regions, models, markets, ...) are printed in tables and reports.
 NAME = re.compile(r"\w[\w .:/+()-]{0,99}")

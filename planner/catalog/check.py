@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from planner.catalog import SCHEMA, Catalog
+from planner.catalog.read import SCHEMA, Catalog
 from planner.errors import PlanError, closest
 
 

@@ -56,10 +56,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.kinds import CONTRACT, SPOT, kind_of, purchase_kinds
-from planner.linear import LinearModel
-from planner.scenario import Scenario, contract_months, month_hours
-from planner.serving import PAIR, SITE, operating_points, priced_offerings
+from planner.model.linear import LinearModel
+from planner.model.serving import PAIR, SITE, operating_points, priced_offerings
+from planner.scenario.kinds import CONTRACT, SPOT, kind_of, purchase_kinds
+from planner.scenario.read import Scenario, contract_months, month_hours
 
 TIERS = ("unmet", "unprotected", "cost")
 HOLDER = [*SITE, "instance", "spot"]  # instance "" for a signed contract's pool

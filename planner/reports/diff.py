@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from planner.report import PURCHASE_COLUMNS, UNPROVEN
+from planner.model.plan import PURCHASE_COLUMNS, UNPROVEN
 
 BREAKDOWNS = ("month", "provider", "accelerator", "kind")
 TABLES = ("sides", "total", *BREAKDOWNS, "purchases")

@@ -7,18 +7,16 @@ import importlib.metadata
 import itertools
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from planner.catalog import fingerprint
-from planner.kinds import CONTRACT, kind_of
-from planner.model import PlanModel
-from planner.reports.format import rounded
-from planner.scenario import Scenario, month_hours
-from planner.tiers import Solution
+from planner.catalog.read import fingerprint
+from planner.model.build import PlanModel
+from planner.model.tiers import Solution
+from planner.scenario.kinds import CONTRACT, kind_of
+from planner.scenario.read import Scenario, month_hours
 
 EPS = 1e-7
 UNPROVEN = ("not_proven", "time_limit")  # a plan whose search stopped before the proof
@@ -223,14 +221,6 @@ class Plan:
                 "solver": self.solver, "warnings": self.warnings,
                 "fingerprint": self.fingerprint}
 
-    def write_csv(self, folder: Path) -> list[Path]:
-        """One CSV per table, money to cents and counts to 4 decimals."""
-        folder.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name, table in self.tables().items():
-            rounded(table).to_csv(folder / f"{name}.csv", index=False)
-            written.append(folder / f"{name}.csv")
-        return written
 
 
 def inputs_fingerprint(scn: Scenario, solver: str) -> dict:

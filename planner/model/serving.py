@@ -17,7 +17,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from planner.scenario import Scenario
+from planner.scenario.read import Scenario
 
 EARTH_RADIUS_KM = 6371.0
 RTT_MS_PER_KM = 0.015

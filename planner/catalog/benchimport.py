@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.catalog import SCHEMA, read_table
+from planner.catalog.read import SCHEMA, read_table
 from planner.errors import PlanError, closest
 
 FORMATS = ("vLLM `vllm bench serve --save-result` (or benchmark_serving.py) JSON",

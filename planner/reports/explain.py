@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.model import FAMILIES, SITE, PlanModel
-from planner.report import short
-from planner.serving import PAIR, candidates, priced_offerings, workload_rows
-from planner.tiers import Solution
+from planner.model.build import FAMILIES, SITE, PlanModel
+from planner.model.plan import short
+from planner.model.serving import PAIR, candidates, priced_offerings, workload_rows
+from planner.model.tiers import Solution
 
 TOL = 1e-6
 BINDING_COLUMNS = ["constraint", "subject", "month", "value", "unit", "meaning"]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from planner.catalog import (
+from planner.catalog.read import (
     A_NAME,
     MAX_DISCOUNT,
     MAX_MONTHS,
@@ -30,9 +30,9 @@ from planner.catalog import (
     resolve,
 )
 from planner.errors import EXCERPT, PlanError, closest, cut, expected_range, quote
-from planner.kinds import CONTRACT, FAMILIES
+from planner.scenario.kinds import CONTRACT, FAMILIES
+from planner.scenario.uncertainty import Futures, read_uncertainty
 from planner.textfile import MIB, read_text
-from planner.uncertainty import Futures, read_uncertainty
 
 Path_ = tuple  # a key path: ("workloads", "chat", "slo", "ttft_ms")
 

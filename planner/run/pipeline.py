@@ -6,13 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from planner.errors import PlanError
-from planner.explain import Explanation, explain
-from planner.model import build_model
-from planner.report import Plan, make_plan
-from planner.scenario import Scenario, load_scenario
-from planner.solver import Progress, SolveOptions
-from planner.tiers import solve_tiers
-from planner.twostage import FuturesPlan, solve_futures
+from planner.futures.twostage import FuturesPlan, solve_futures
+from planner.model.build import build_model
+from planner.model.plan import Plan, make_plan
+from planner.model.solver import Progress, SolveOptions
+from planner.model.tiers import solve_tiers
+from planner.reports.explain import Explanation, explain
+from planner.scenario.read import Scenario, load_scenario
 
 
 def solve(scenario: str | Path | Scenario, *, solver: str = "auto",

@@ -3,7 +3,7 @@
 First stage, the same in every future: the commitments bought (every term, every purchase
 month). Second stage, per future f: on-demand and spot, serving, unmet and unprotected
 demand, with every constraint of section 4 in every future. The extensive form stacks one
-model per future (planner.model, demand scaled by the future's multipliers) and ties their
+model per future (planner.model.build, demand scaled by the future's multipliers) and ties their
 commitment columns together:
     buy_commit[f] = buy_commit[0]                    for every future f
 Tiers, as in section 4, on expectations (tiers.py solves it like any model):
@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from planner.decompose import NotDecomposable, benders, future_plan
-from planner.linear import LinearModel
-from planner.model import PlanModel, build_model
-from planner.report import UNPROVEN, Plan, inputs_fingerprint, make_plan
-from planner.scenario import Scenario
-from planner.solver import DEFAULT_OPTIONS, SolveOptions, SolverFailed
-from planner.tiers import PROVEN, Solution, solve_tiers
-from planner.uncertainty import future_scenario
+from planner.futures.decompose import NotDecomposable, benders, future_plan
+from planner.model.build import PlanModel, build_model
+from planner.model.linear import LinearModel
+from planner.model.plan import UNPROVEN, Plan, inputs_fingerprint, make_plan
+from planner.model.solver import DEFAULT_OPTIONS, SolveOptions, SolverFailed
+from planner.model.tiers import PROVEN, Solution, solve_tiers
+from planner.scenario.read import Scenario
+from planner.scenario.uncertainty import future_scenario
 
 
 @dataclass
