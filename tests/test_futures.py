@@ -39,10 +39,43 @@ def test_two_futures_by_hand(make):
     assert fp.commitments()["instances"].tolist() == [1.0]
     assert fp.futures()["total_cost"].tolist() == pytest.approx([420480, 1121280])
     assert fp.expected_cost == pytest.approx(770880)
-    assert fp.vss == pytest.approx(70080)
-    assert fp.evpi == pytest.approx(140160)
+    assert fp.vss.value == pytest.approx(70080)
+    assert fp.evpi.value == pytest.approx(140160)
     assert fp.quantile(0.5) == pytest.approx(420480)
     assert fp.cvar == pytest.approx(1121280)
+
+
+def test_a_commitment_bought_for_the_high_future(make):
+    """Whole instances; high (p 0.7) needs 2 p5, low (p 0.3) 1. The second commitment
+    idles in the low future (420,480 wasted) and saves 280,320 in the high one:
+      commit 1: low 420,480  high 1,121,280  E 911,040
+      commit 2: low 840,960  high   840,960  E 840,960  <- the plan
+    Expected demand (1.7 p5: 2 whole) commits 2 as well: VSS 0. Hindsight: 420,480 and
+    840,960, E 714,816, so EVPI = 840,960 - 714,816 = 126,144."""
+    fp = planner.solve(make(YEAR + workload("{us-east: 16000}") + """uncertainty:
+  futures:
+    low: {probability: 0.3}
+    high: {probability: 0.7, demand: 2.0}
+"""))
+    assert fp.status == "optimal" and fp.commitments()["instances"].tolist() == [2.0]
+    assert fp.futures()["total_cost"].tolist() == pytest.approx([840960, 840960])
+    assert fp.vss.value == pytest.approx(0, abs=1e-6)
+    assert fp.evpi.value == pytest.approx(126144)
+    assert fp.evpi.low <= 126144 <= fp.evpi.high
+
+
+def test_values_of_plans_not_proven_are_intervals_never_below_zero():
+    from planner.futures.twostage import Bounded
+
+    # both proven: the difference, inside the interval the bounds give
+    both = Bounded.of((1000.0, 999.0, True), (900.0, 899.5, True))
+    assert (both.value, both.low, both.high) == (100.0, 99.0, 100.5)
+    # the plan (less) not proven and dearer than the other: no negative value, an interval
+    loose = Bounded.of((1000.0, 990.0, True), (1010.0, 950.0, False))
+    assert loose.value is None and (loose.low, loose.high) == (0.0, 50.0)
+    # proven within tolerance but a hair below zero: the interval, not the negative number
+    hair = Bounded.of((1000.0, 999.0, True), (1000.5, 999.9, True))
+    assert hair.value is None and hair.low == 0.0 and hair.high == pytest.approx(0.1)
 
 
 def test_cvar_buys_protection(make):
@@ -62,7 +95,8 @@ def test_one_future_is_the_deterministic_plan(make):
     fp = planner.solve(make(body + "uncertainty:\n  futures:\n    only: {probability: 1}\n"))
     assert fp.expected_cost == pytest.approx(plain.total_cost)
     assert fp.plans[0].purchases["instances"].sum() == plain.purchases["instances"].sum()
-    assert fp.vss == pytest.approx(0, abs=1e-6) and fp.evpi == pytest.approx(0, abs=1e-6)
+    assert fp.vss.value == pytest.approx(0, abs=1e-6)
+    assert fp.evpi.value == pytest.approx(0, abs=1e-6)
 
 
 def test_multipliers_per_workload_market_and_month(make):

@@ -31,7 +31,7 @@ from planner.futures.decompose import NotDecomposable, benders, future_plan
 from planner.model.build import PlanModel, build_model
 from planner.model.linear import LinearModel
 from planner.model.plan import UNPROVEN, Plan, inputs_fingerprint, make_plan
-from planner.model.solver import DEFAULT_OPTIONS, SolveOptions, SolverFailed
+from planner.model.solver import DEFAULT_OPTIONS, INF, SolveOptions, SolverFailed
 from planner.model.tiers import PROVEN, Solution, solve_tiers
 from planner.scenario.read import Scenario
 from planner.scenario.uncertainty import future_scenario
@@ -170,6 +170,26 @@ def _define_cvar(ts: TwoStage) -> tuple[int, np.ndarray]:
     return eta, s
 
 
+@dataclass(frozen=True)
+class Bounded:
+    """A difference of expected costs (VSS, EVPI) whose plans may not all be proven: the
+    interval the plans' costs and proven bounds allow (never below zero, as the true value
+    is not), and the difference of the plans found (`value`) only when every plan behind
+    it is proven and it lies in that interval."""
+
+    low: float
+    high: float
+    value: float | None
+
+    @classmethod
+    def of(cls, more: tuple[float, float, bool], less: tuple[float, float, bool]) -> Bounded:
+        """`more` - `less`, each (cost found, proven lower bound, proven)."""
+        low, high = max(more[1] - less[0], 0.0), more[0] - less[1]
+        point = more[0] - less[0]
+        proven = more[2] and less[2] and low - 1e-6 <= point
+        return cls(low, max(high, low), point if proven else None)
+
+
 @dataclass
 class FuturesPlan:
     """A plan across futures: the commitments to sign, and each future's plan under them."""
@@ -178,8 +198,8 @@ class FuturesPlan:
     status: str
     plans: list[Plan]
     solver: dict
-    vss: float | None = None
-    evpi: float | None = None
+    vss: Bounded | None = None
+    evpi: Bounded | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -253,11 +273,19 @@ class FuturesPlan:
                 ("P90 cost", self.quantile(0.9), "USD"),
                 ((f"CVaR {self.scenario.futures.alpha:.0%} (mean of the worst "
                  f"{1 - self.scenario.futures.alpha:.0%})"), self.cvar, "USD"),
-                ("value of the stochastic solution (VSS)", self.vss, "USD"),
-                ("expected value of perfect information (EVPI)", self.evpi, "USD"),
+                *self._bounded("value of the stochastic solution (VSS)", self.vss),
+                *self._bounded("expected value of perfect information (EVPI)", self.evpi),
                 ("commitments signed (total cost)", float(self.commitments()["total_cost"].sum()),
                  "USD")]
         return pd.DataFrame(rows, columns=["item", "value", "unit"])
+
+    @staticmethod
+    def _bounded(name: str, what: Bounded | None) -> list[tuple]:
+        """The value when its plans are proven, and always the interval they prove."""
+        if what is None:
+            return [(name, None, "USD")]
+        return [(name, what.value, "USD"), (f"{name}, at least", what.low, "USD"),
+                (f"{name}, at most", what.high, "USD")]
 
     def to_dict(self) -> dict:
         futures = self.futures()
@@ -281,7 +309,10 @@ class FuturesPlan:
                     p.cost_per_million_tokens for p in self.plans]),
                 "purchases": json.loads(self.commitments().to_json(orient="records")),
                 "unmet": rows("unmet"), "unprotected": rows("unprotected"),
-                "cvar": self.cvar, "vss": self.vss, "evpi": self.evpi,
+                "cvar": self.cvar,
+                **{f"{name}{part}": getattr(what, key) if what is not None else None
+                   for name, what in (("vss", self.vss), ("evpi", self.evpi))
+                   for part, key in (("", "value"), ("_low", "low"), ("_high", "high"))},
                 "p10": self.quantile(0.1), "p50": self.quantile(0.5),
                 "p90": self.quantile(0.9),
                 "commitments": self.commitments().to_dict(orient="records"),
@@ -362,25 +393,37 @@ def _decomposed(scn: Scenario, run_map, options: SolveOptions) -> tuple[list[Pla
                    **figures}
 
 
-def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map):
+def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map
+            ) -> tuple[Bounded, Bounded]:
     """VSS = E[cost with the expected-demand plan's commitments] - E[cost of this plan];
-    EVPI = E[cost of this plan] - E[cost with each future known in advance]."""
+    EVPI = E[cost of this plan] - E[cost with each future known in advance]; each as the
+    interval the plans' proven bounds give (a plan not proven makes it wider)."""
     ev = build_model(future_scenario(scn, None))
     commit = ev.commitment_ids
     ev_commit = solve_tiers(ev, **options.kw()).x[commit] if len(commit) else np.zeros(0)
     futures = range(len(scn.futures))
     jobs = [(scn, f, None, options) for f in futures]
     jobs += [(scn, f, ev_commit, options) for f in futures]
-    costs = np.array(list(run_map(future_cost, jobs)))
-    hindsight, with_ev = np.split(costs, 2)
+    found = np.array(list(run_map(future_cost, jobs)))  # cost, bound, proven per solve
+    hindsight, with_ev = np.split(found, 2)
     p = scn.futures.probability
-    return float(p @ with_ev) - plan.expected_cost, plan.expected_cost - float(p @ hindsight)
+
+    def expected(rows: np.ndarray) -> tuple[float, float, bool]:
+        return float(p @ rows[:, 0]), float(p @ rows[:, 1]), bool(rows[:, 2].all())
+
+    bound = plan.solver.get("bound")
+    this = (plan.expected_cost, -INF if bound is None else bound,
+            plan.status not in UNPROVEN)
+    return Bounded.of(expected(with_ev), this), Bounded.of(this, expected(hindsight))
 
 
-def future_cost(job) -> float:
-    """Total cost of one future solved alone, its commitments free or held at `commit`."""
+def future_cost(job) -> tuple[float, float, bool]:
+    """One future solved alone, its commitments free or held at `commit`: (total cost, its
+    proven lower bound, proven)."""
     scn, f, commit, options = job
     pm = build_model(future_scenario(scn, f))
     fix = (pm.commitment_ids, commit) if commit is not None else None
     plan = make_plan(pm, solve_tiers(pm, **options.kw(), fix=fix))
-    return plan.total_cost
+    bound = plan.solver["bound"]
+    return (plan.total_cost, -INF if bound is None else bound,
+            float(plan.status not in UNPROVEN))

@@ -175,9 +175,12 @@ def futures_report(fp, tables: dict[str, pd.DataFrame]) -> str:
                                             for q in (0.1, 0.5, 0.9)), ""),
              (f"CVaR {scn.futures.alpha:.0%}", money(fp.cvar), ""),
              ("Commitments to sign", money(tables["commitments"]["total_cost"].sum()), "")]
-    if fp.vss is not None:
-        items += [("Value of the stochastic solution", money(fp.vss), ""),
-                  ("Expected value of perfect information", money(fp.evpi), "")]
+    for name, what in (("Value of the stochastic solution", fp.vss),
+                       ("Expected value of perfect information", fp.evpi)):
+        if what is not None:
+            items.append((name, money(what.value), "") if what.value is not None else
+                         (name, f"{short_money(what.low)} to {short_money(what.high)}",
+                          "warn"))
     if fp.shortfall:
         items.append((f"Demand {fp.shortfall} in some future", "see the futures table",
                       "bad" if fp.shortfall == "unmet" else "warn"))
