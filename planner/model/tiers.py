@@ -437,8 +437,12 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
         lex.hold(tier, lex.value(tier, x))
 
     lower = lp_values["cost"] if bound_ok else -INF
-    x, lower = _least_cost(lex, x, lower, gap, patience, at_zero=max(
-        lex.value("unmet", x), lex.value("unprotected", x)) <= 2 * hold_tol(0.0))
+    # tiers 1-2 at zero, or at their LP optimum: then every month is at its own least
+    # unmet and unprotected (the LP's months add up to it), so no month can trade them with
+    # another and the months' cost bounds add up to a bound
+    settled = bound_ok or max(lex.value("unmet", x), lex.value("unprotected", x)) <= \
+        2 * hold_tol(0.0)
+    x, lower = _least_cost(lex, x, lower, gap, patience, settled)
     proven &= not _open(lex.value("cost", x), lower, PROVEN if gap is None else gap, lex.paid)
     x = lex.serve(np.round(x[pm.whole_ids]))
     return _solution(lex, "optimal" if proven else unproven(deadline), x, lower, duals,
@@ -451,10 +455,10 @@ def unproven(deadline: _Deadline) -> str:
 
 
 def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | None,
-                patience, at_zero: bool) -> tuple[np.ndarray, float]:
+                patience, settled: bool) -> tuple[np.ndarray, float]:
     """Tier 3 with whole instances (tiers 1-2 held): month by month; with commitments, a
     monthly-commitment bound; when months are tied (commitments, or unmet or unprotected
-    totals held above zero, whose hair of slack months could trade) and early enough, one
+    totals not `settled` month by month, which months could trade) and early enough, one
     whole MILP. Returns (plan, bound)."""
     target = DEFAULT_GAP if gap is None else gap
     patience = patience if gap is None else ()
@@ -468,11 +472,11 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     lex.note(lex.value("cost", x), lower)
     x, slack, _ = lex.by_month("cost", x, target, patience=patience)
     cost = lex.value("cost", x)
-    apart = not lex.coupled and at_zero
+    apart = not lex.coupled and settled
     if apart:
         lower = max(lower, cost - slack)
-    elif _open(cost, lower, enough, lex.paid) and at_zero and not lex.deadline.over:
-        lower = max(lower, _monthly_bound(lex.pm, lex, gap))
+    elif _open(cost, lower, enough, lex.paid) and settled and not lex.deadline.over:
+        lower = max(lower, _monthly_bound(lex.pm, lex, x, gap))
     lex.note(cost, lower)
     if not apart and _open(cost, lower, enough, lex.paid) and early():
         before = x
@@ -491,15 +495,22 @@ def _open(cost: float, lower: float, gap: float, paid: float = 0.0) -> bool:
     return cost - lower > gap * max(cost + paid, 1e-9) + 1e-6
 
 
-def _monthly_bound(pm: PlanModel, lex: Lexicographic, gap: float | None) -> float:
+def _monthly_bound(pm: PlanModel, lex: Lexicographic, x: np.ndarray,
+                   gap: float | None) -> float:
     """A lower bound on cost: the same months with each commitment held and paid one month
-    at a time, so that no month depends on another (valid when tiers 1-2 are at zero)."""
+    at a time, so that no month depends on another. Valid when tiers 1-2 are settled month
+    by month in `x` and the relaxation leaves as much unmet and unprotected as `x` (with
+    less, its least cost would be at other tier values)."""
     relaxed = pm.relaxation()
     if relaxed is None:
         return -INF
     sol = solve_tiers(relaxed, lex.solver, threads=lex.threads, gap=gap,
                       deadline=lex.deadline, tie_break=False, patience=BOUND_PATIENCE)
     lex.stages += [{**s, "stage": "bound: " + s["stage"]} for s in sol.stages]
+    for tier in ("unmet", "unprotected"):
+        held = lex.value(tier, x)
+        if float(relaxed.objective(tier) @ sol.x) < held - 2 * hold_tol(held) - 1e-6:
+            return -INF
     return sol.bound
 
 
