@@ -556,9 +556,9 @@ def catalog_import_bench(
 
 @app.command(cls=_BareRay)
 def bench(sizes: Annotated[list[str] | None, typer.Argument(
-              metavar="[SIZE]...", help="S, M, L, S-milp, M-milp, L-milp (default S M L); "
-                                        "across futures M-f20 (extensive form), M-d200 "
-                                        "(decomposed)")] = None,
+              metavar="[SIZE]...", help="S, M, L, XL, XXL, S-milp, M-milp, L-milp, T "
+                                        "(default S M L); across futures M-f20 (extensive "
+                                        "form), M-d200 (decomposed)")] = None,
           workers: Annotated[int, typer.Option(
               metavar="N", help="Local worker processes for the futures sizes (1: this "
                                 "process, so that timings compare)")] = 1,

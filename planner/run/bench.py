@@ -1,6 +1,7 @@
 """Fleet-scale benchmark: reproducible scenarios from a catalog, timed stage by stage.
 
-Sizes (workloads x markets x months): S 3 x 2 x 6, M 8 x 4 x 12, L 20 x 8 x 12; every
+Sizes (workloads x markets x months): S 3 x 2 x 6, M 8 x 4 x 12, L 20 x 8 x 12, XL 100 x 8 x
+24 and XXL 200 x 8 x 36 (a lab's fleet; fractional only); every
 offering of the catalog, terms [12, 36], resilience on (losing a provider, or a region
 when the catalog has one provider). `-milp` sizes are the same with whole instances.
 `T` is a team-sized scenario drawn from the seed (see `team_scenario`): whole instances,
@@ -34,8 +35,9 @@ from planner.run.executor import executor
 from planner.scenario.read import load_scenario
 
 SIZES = {"S": (3, 2, 6, False), "M": (8, 4, 12, False), "L": (20, 8, 12, False),
+         "XL": (100, 8, 24, False), "XXL": (200, 8, 36, False),
          "S-milp": (3, 2, 6, True), "M-milp": (8, 4, 12, True), "L-milp": (20, 8, 12, True),
-    "T": None}  # drawn: team_scenario
+         "T": None}  # drawn: team_scenario
 MARKETS = {  # demand centres: (lat, lon, jurisdiction)
     "us-east": (39.0, -77.5, "us"), "us-west": (37.4, -122.1, "us"),
     "eu-central": (50.1, 8.7, "eu"), "eu-west": (53.3, -6.3, "eu"),
