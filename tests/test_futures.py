@@ -76,6 +76,10 @@ def test_values_of_plans_not_proven_are_intervals_never_below_zero():
     # proven within tolerance but a hair below zero: the interval, not the negative number
     hair = Bounded.of((1000.0, 999.0, True), (1000.5, 999.9, True))
     assert hair.value is None and hair.low == 0.0 and hair.high == pytest.approx(0.1)
+    # the summary says which: the value, or the interval
+    assert FuturesPlan._bounded("VSS", both) == [("VSS", 100.0, "USD")]
+    assert FuturesPlan._bounded("VSS", loose) == [("VSS, at least", 0.0, "USD"),
+                                                  ("VSS, at most", 50.0, "USD")]
 
 
 def test_cvar_buys_protection(make):

@@ -281,11 +281,10 @@ class FuturesPlan:
 
     @staticmethod
     def _bounded(name: str, what: Bounded | None) -> list[tuple]:
-        """The value when its plans are proven, and always the interval they prove."""
-        if what is None:
-            return [(name, None, "USD")]
-        return [(name, what.value, "USD"), (f"{name}, at least", what.low, "USD"),
-                (f"{name}, at most", what.high, "USD")]
+        """The value when its plans are proven, else the interval their bounds prove."""
+        if what is None or what.value is not None:
+            return [(name, None if what is None else what.value, "USD")]
+        return [(f"{name}, at least", what.low, "USD"), (f"{name}, at most", what.high, "USD")]
 
     def to_dict(self) -> dict:
         futures = self.futures()
