@@ -299,8 +299,8 @@ def import_files(files: Iterable[Path], catalog: Path, accelerator: str, model: 
     fresh = new.drop_duplicates(identity).merge(seen, how="left", on=identity, indicator=True)
     added = fresh[fresh["_merge"] == "left_only"].drop(columns="_merge")
     columns = [*old.columns, *(c for c in new.columns if c not in old.columns)]
-    pd.concat([old, added], ignore_index=True).reindex(columns=columns).fillna("").to_csv(
-        target, index=False)
+    pd.concat([old, added], ignore_index=True).reindex(columns=columns).astype(object) \
+        .fillna("").to_csv(target, index=False)
     try:
         table = read_table(catalog, "throughput")
     except PlanError:
