@@ -127,3 +127,14 @@ def test_files_add_up_to_the_total_to_the_cent(make, tmp_path):
             assert (frame.round(2) == frame).all()  # whole cents, no 3852650.399999999
     sheets = pd.read_excel(out / "plan.xlsx", sheet_name=None)
     assert round(sheets["cost_by_month"]["cost"].sum(), 2) == inside
+
+
+def test_a_reports_colours_do_not_depend_on_earlier_reports():
+    from planner.reports import html
+
+    first = html.colour("workload", "chat")
+    html.page("one report", [], [], {})
+    html.colour("workload", "batch")  # another report, drawn in the same process
+    html.page("another", [], [], {})
+    assert html.colour("workload", "chat") == first == html.POOLS["workload"][0]
+    assert html.colour("workload", "batch") == html.POOLS["workload"][1]  # same report

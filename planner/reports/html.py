@@ -44,12 +44,13 @@ POOLS = {
     "other": ["#5254A3", "#AD494A", "#A55194", "#6BAED6", "#FD8D3C", "#74C476", "#9E9AC8",
               "#969696", "#CEDB9C", "#FDD0A2", "#6B6ECF", "#E7CB94", "#3182BD", "#E6550D"],
 }
-_TAKEN: dict[tuple[str, str], str] = {}  # (pool, name) -> its colour, in this process
+_TAKEN: dict[tuple[str, str], str] = {}  # (pool, name) -> its colour, in the report being
+#                                          drawn (`page` ends it)
 
 
 def colour(dimension: str, name: str) -> str:
     """The colour of `name` in `dimension`: its own, else the next unused one of its pool
-    (the same name keeps its colour in every later chart)."""
+    (the same name keeps its colour in every later chart of the report)."""
     fixed = PALETTES.get(dimension, {})
     if name in fixed:
         return fixed[name]
@@ -188,6 +189,9 @@ td.wrap{white-space:normal;min-width:220px}.chart svg{width:100%;height:auto}
 
 def page(title: str, head: list[str], charts: list[str],
          sections: dict[str, pd.DataFrame]) -> str:
+    """The report around its charts, drawn just before: the next report picks its pool
+    colours afresh, so a report's colours never depend on what this process drew before."""
+    _TAKEN.clear()
     parts = [f"<h1>{html.escape(title)}</h1>", *head]
     parts += [f"<div class='chart'>{svg}</div>" for svg in charts]
     parts += [f"<h2>{html.escape(name)}</h2>{table_html(table)}"
