@@ -132,6 +132,7 @@ def test_files_add_up_to_the_total_to_the_cent(make, tmp_path):
 def test_a_reports_colours_do_not_depend_on_earlier_reports():
     from planner.reports import html
 
+    html.page("whatever was drawn before", [], [], {})
     first = html.colour("workload", "chat")
     html.page("one report", [], [], {})
     html.colour("workload", "batch")  # another report, drawn in the same process
