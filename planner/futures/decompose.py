@@ -13,7 +13,13 @@ of the extensive form. Whole instances: y is then rounded to whole instances and
 future solved with it (tiers.py), the LP bound standing as the bound.
 Cuts are exact for tier 3 while no future leaves demand unmet or unprotected; when one
 does, tiers 1-2 depend on y and the extensive form (twostage.py) is used instead.
-A worker keeps the futures it has built (by scenario key) so later iterates only move y.
+A worker keeps the futures it has built (by scenario key) so later iterates only move y,
+and only the first iterate sends it the scenario.
+
+The figures say where the time goes: the serial part (the expected-demand LP that gives
+the first y, the master, cut assembly, and whatever the map of futures takes beyond the
+futures' own solves spread over the workers: moving data, waiting for the slowest)
+against the futures' solves, which parallelise (bench.py turns them into Amdahl's law).
 """
 
 from __future__ import annotations
@@ -40,8 +46,10 @@ class NotDecomposable(Exception):
     """Some future leaves demand unmet or unprotected: its tiers 1-2 depend on y."""
 
 
-def evaluate(job) -> tuple[float, np.ndarray, float]:
-    """(Q_f(y), its gradient in y, unmet + unprotected) of future f at y."""
+def evaluate(job) -> tuple[float, np.ndarray, float, float]:
+    """(Q_f(y), its gradient in y, unmet + unprotected, seconds it took) of future f at y;
+    the scenario comes with the first iterate only (None after it)."""
+    started = time.perf_counter()
     key, scn, f, y, options = job
     if (key, f) not in _FUTURES:
         pm = build_model(future_scenario(scn, f))
@@ -52,7 +60,8 @@ def evaluate(job) -> tuple[float, np.ndarray, float]:
     lex.fix(commit, y)
     _, values, _ = lex.lp("future LP", nearest=False)
     lex.be.lean()  # next iterates only move y: dual simplex from this basis, 1/30 the memory
-    return values["cost"], lex.reduced[commit], values["unmet"] + values["unprotected"]
+    return (values["cost"], lex.reduced[commit], values["unmet"] + values["unprotected"],
+            time.perf_counter() - started)
 
 
 def forget(key) -> None:
@@ -64,7 +73,9 @@ def forget(key) -> None:
 def benders(scn: Scenario, run_map=map, options: SolveOptions = DEFAULT_OPTIONS
             ) -> tuple[np.ndarray, float, float, dict]:
     """(y, lower bound, upper bound, figures) of the two-stage LP by L-shaped cuts; the
-    iterations stop at the time limit of `options`, if any (figures["stopped"])."""
+    iterations stop at the time limit of `options`, if any (figures["stopped"]). Figures
+    in seconds: setup (the first y), master, cuts (assembly), map (wall time handing the
+    futures out and back) and futures (their solves, summed over workers)."""
     started = time.perf_counter()
     end = INF if options.time_limit is None else started + options.time_limit
     fut = scn.futures
@@ -76,28 +87,39 @@ def benders(scn: Scenario, run_map=map, options: SolveOptions = DEFAULT_OPTIONS
     master = _master(len(commit), fut.probability)
     for coefs, upper in zip(*_commitment_rows(ev, commit)):
         master.add_row(np.concatenate([coefs, np.zeros(len(fut))]), -INF, upper)
+    clock = {"setup": time.perf_counter() - started, "map": 0.0, "futures": 0.0,
+             "cuts": 0.0, "master": 0.0}
     key = uuid.uuid4().hex
     best, upper, lower, k = y, INF, -INF, 0
     try:
         for k in range(1, MAX_ITERATIONS + 1):
-            results = _iterate(run_map, [(key, scn, f, y, options) for f in range(len(fut))])
+            mark = time.perf_counter()
+            sent = scn if k == 1 else None  # each worker keeps its futures after the first
+            results = _iterate(run_map, [(key, sent, f, y, options) for f in range(len(fut))])
+            clock["map"] += time.perf_counter() - mark
+            clock["futures"] += sum(r[3] for r in results)
+            mark = time.perf_counter()
             value = float(fut.probability @ [r[0] for r in results])
             if value < upper:
                 best, upper = y, value
-            for f, (q, g, _) in enumerate(results):
+            for f, (q, g, _, _) in enumerate(results):
                 coefs = np.zeros(master.n_cols)
                 coefs[len(commit) + f] = 1.0
                 coefs[:len(commit)] = -g
                 master.add_row(coefs, q - float(g @ y), INF)
+            clock["cuts"] += time.perf_counter() - mark
             run = master.run()
             lower, y = run.objective, np.maximum(run.x[:len(commit)], 0.0)
+            clock["master"] += run.seconds
             if upper - lower <= TOL * max(1.0, abs(upper)) or time.perf_counter() >= end:
                 break
     finally:  # every worker lets its futures go (items are pinned: i to worker i mod N)
         list(run_map(forget, [key] * len(fut)))
-    figures = {"iterations": k, "seconds": round(time.perf_counter() - started, 3),
+    seconds = time.perf_counter() - started
+    figures = {"iterations": k, "seconds": round(seconds, 3),
                "futures": len(fut), "first_stage_columns": len(commit),
-               "stopped": time.perf_counter() >= end}
+               "stopped": time.perf_counter() >= end,
+               **{f"{part}_s": round(value, 3) for part, value in clock.items()}}
     return best, lower, upper, figures
 
 
@@ -133,7 +155,9 @@ def _master(n_y: int, probability: np.ndarray) -> HighsBackend:
     lp = LinearModel()
     lp.add_variables("y", _labels(n_y), cost=0.0)
     lp.add_variables("theta", _labels(len(probability)), cost=probability)
-    return HighsBackend(lp)
+    master = HighsBackend(lp)
+    master.ipm = False  # each iterate adds cuts: dual simplex from the last basis
+    return master
 
 
 def _labels(n: int):

@@ -176,6 +176,22 @@ class HighsBackend:
         self._h = None
         self.ipm = False
 
+    @contextlib.contextmanager
+    def simplex(self):
+        """LPs in this block by simplex from the basis at hand, not afresh by interior point."""
+        ipm, self.ipm = self.ipm, False
+        try:
+            yield
+        finally:
+            self.ipm = ipm
+
+    def basis(self):
+        """The last solve's basis, to start a later LP from (`set_basis`)."""
+        return self.h.getBasis()
+
+    def set_basis(self, basis) -> None:
+        self.h.setBasis(basis)
+
     def set_objective(self, c: np.ndarray) -> None:
         self.c = np.asarray(c, dtype=float)
         self.h.changeColsCost(self.n_cols, np.arange(self.n_cols, dtype=np.int32), self.c)
@@ -213,8 +229,8 @@ class HighsBackend:
             stop: Callable[[int, float, float], bool] | None = None,
             nodes: int | None = None) -> Run:
         """Solve the current model. An LP by interior point with crossover (2-4x faster
-        than simplex on fleet LPs, and than a warm simplex start after a new objective: 15
-        s against 56 s on 20 futures of the M fleet). For a MIP: `start` is a feasible plan
+        than simplex afresh on fleet LPs), or within `simplex()` by simplex from the basis
+        at hand (tiers.py: an LP whose start is at or near its optimum). For a MIP: `start` is a feasible plan
         to improve on, `gap` the relative gap to stop at, `stop(nodes, best, bound)` may
         end it early: it counts work (nodes), never seconds, so that a busy machine gives
         the same plan; only `time_limit` is in seconds."""
@@ -352,6 +368,16 @@ class PulpBackend:
         for c in made:
             self.prob += c
         return made
+
+    def simplex(self):
+        """No basis is kept between PuLP solves: each starts afresh."""
+        return contextlib.nullcontext()
+
+    def basis(self) -> None:
+        return None
+
+    def set_basis(self, basis) -> None:
+        """Nothing to start from (see `simplex`)."""
 
     def set_objective(self, c: np.ndarray) -> None:
         self.prob.setObjective(self._pulp.LpAffineExpression(

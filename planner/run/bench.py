@@ -148,7 +148,23 @@ def measure_futures(size: str, folder: Path, seed: int, time_limit: float | None
             "gap": float(f"{fp.solver['gap']:.2g}"), "futures": len(fp.plans),
             "iterations": fp.solver.get("iterations"), "variables": fp.solver.get("variables"),
             "total_s": round(total, 3), "peak_mib": mib[resource.RUSAGE_SELF],
-            "worker_peak_mib": mib[resource.RUSAGE_CHILDREN]}
+            "worker_peak_mib": mib[resource.RUSAGE_CHILDREN],
+            **(amdahl(fp.solver, where[0]) if "futures_s" in fp.solver else {})}
+
+
+def amdahl(figures: dict, workers: int) -> dict:
+    """The decomposition's serial part: its seconds less the futures' solves spread evenly
+    over `workers` (master, cuts, the first y, moving data, waiting for the slowest); its
+    share s of the work on one worker; the speed-up s allows on N workers, 1/(s + (1-s)/N)."""
+    parallel = figures["futures_s"]
+    serial = max(figures["seconds"] - parallel / workers, 0.0)
+    share = serial / max(serial + parallel, 1e-9)
+    return {"decomposition_s": figures["seconds"], "serial_s": round(serial, 3),
+            "futures_s": parallel,
+            **{k: figures[k] for k in ("setup_s", "master_s", "cuts_s")},
+            "moving_s": round(max(figures["map_s"] - parallel / workers, 0.0), 3),
+            "serial_fraction": round(share, 4),
+            "amdahl": {n: round(1 / (share + (1 - share) / n), 2) for n in (4, 16, 64)}}
 
 
 def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = None,
