@@ -28,6 +28,7 @@ from planner.errors import PlanError, closest
 from planner.futures.twostage import solve_futures
 from planner.model.build import build_model
 from planner.model.plan import make_plan
+from planner.model.serving import STRICTNESS
 from planner.model.solver import SolveOptions
 from planner.model.tiers import solve_tiers
 from planner.reports.exports import write_csv
@@ -93,8 +94,14 @@ def fleet_scenario(size: str, catalog: Path = BUNDLED / "default", seed: int = 7
     workloads, markets, months, integer = SIZES[size]
     rng = np.random.default_rng(seed)
     cat = load_catalog(catalog)
-    curve = cat.throughput[cat.throughput["accelerator"].isin(cat.offerings["accelerator"])]
-    models = sorted(curve["model"].unique())  # models some offering can serve
+    curve = cat.throughput[cat.throughput["accelerator"].isin(cat.offerings["accelerator"])
+                           & (cat.throughput["latency_stat"].map(STRICTNESS).fillna(0)
+                              >= STRICTNESS["p99"])]  # rows a p99 SLO (the default) can use
+    # models two providers can serve (one, if the catalog has one): else losing the one
+    # leaves demand unprotected whatever is bought, and futures cannot be decomposed
+    sellers = curve.merge(cat.offerings[["accelerator", "provider"]].drop_duplicates(),
+                          on="accelerator").groupby("model")["provider"].nunique()
+    models = sorted(sellers[sellers >= min(2, sellers.max())].index)
     names = list(MARKETS)[:markets]
     jurisdictions = {MARKETS[m][2] for m in names}
     spec_workloads = {}
@@ -164,7 +171,7 @@ def amdahl(figures: dict, workers: int) -> dict:
             **{k: figures[k] for k in ("setup_s", "master_s", "cuts_s")},
             "moving_s": round(max(figures["map_s"] - parallel / workers, 0.0), 3),
             "serial_fraction": round(share, 4),
-            "amdahl": {n: round(1 / (share + (1 - share) / n), 2) for n in (4, 16, 64)}}
+            **{f"speedup_{n}": round(1 / (share + (1 - share) / n), 2) for n in (4, 16, 64)}}
 
 
 def measure(size: str, folder: Path, seed: int = 7, time_limit: float | None = None,
