@@ -97,6 +97,10 @@ class TwoStage:
         return np.concatenate([self.rows[f] + pm.capped_rows()
                                for f, pm in enumerate(self.models)])
 
+    def implied_rows(self) -> np.ndarray:
+        return np.concatenate([self.rows[f] + pm.implied_rows()
+                               for f, pm in enumerate(self.models)])
+
     def column_blocks(self) -> tuple[np.ndarray, list[str]]:
         names = self.scenario.futures.names
         block = np.full(self.lp.n_cols, -1)

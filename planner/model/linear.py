@@ -14,6 +14,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
 @dataclass
 class Block:
     labels: pd.DataFrame  # one row per variable / constraint
@@ -66,11 +70,15 @@ class LinearModel:
 
     @property
     def cost(self) -> np.ndarray:
-        return np.concatenate(self._cost) if self._cost else np.zeros(0)
+        return _cat(self._cost)
+
+    @property
+    def row_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        return _cat(self._row_lower), _cat(self._row_upper)
 
     @property
     def upper(self) -> np.ndarray:
-        return np.concatenate(self._upper) if self._upper else np.zeros(0)
+        return _cat(self._upper)
 
     def column_labels(self, column: str, missing: int = -1) -> np.ndarray:
         """One label column over all variables (`missing` where a block lacks it)."""
@@ -80,15 +88,14 @@ class LinearModel:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """cost, lower, upper, integer, row_lower, row_upper and the CSC matrix A."""
-        def cat(parts):
-            return np.concatenate(parts) if parts else np.zeros(0)
-        rows, cols, vals = (cat([t[i] for t in self._triplets]) for i in range(3))
+        rows, cols, vals = (_cat([t[i] for t in self._triplets]) for i in range(3))
         matrix = sp.csc_array((vals, (rows.astype(np.int64), cols.astype(np.int64))),
                               shape=(self.n_rows, self.n_cols))
         matrix.sum_duplicates()
-        return {"cost": self.cost, "lower": np.zeros(self.n_cols), "upper": self.upper, "integer": cat(self._integer).astype(bool),
-                "row_lower": cat(self._row_lower), "row_upper": cat(self._row_upper),
-                "A": matrix}
+        row_lower, row_upper = self.row_bounds
+        return {"cost": self.cost, "lower": np.zeros(self.n_cols), "upper": self.upper,
+                "integer": _cat(self._integer).astype(bool), "row_lower": row_lower,
+                "row_upper": row_upper, "A": matrix}
 
     def append(self, other: LinearModel, tag: str) -> tuple[int, int]:
         """Append `other`'s variables and rows (block names get `@tag`), sharing nothing:

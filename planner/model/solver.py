@@ -185,6 +185,18 @@ class HighsBackend:
         finally:
             self.ipm = ipm
 
+    @contextlib.contextmanager
+    def without(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray):
+        """Rows left out of solves in this block (free), then back at (lower, upper)."""
+        rows = np.asarray(rows, dtype=np.int32)
+        self.h.changeRowsBounds(len(rows), rows, np.full(len(rows), -INF),
+                                np.full(len(rows), INF))
+        try:
+            yield
+        finally:
+            self.h.changeRowsBounds(len(rows), rows, np.asarray(lower, float),
+                                    np.asarray(upper, float))
+
     def basis(self):
         """The last solve's basis, to start a later LP from (`set_basis`)."""
         return self.h.getBasis()
@@ -371,6 +383,10 @@ class PulpBackend:
 
     def simplex(self):
         """No basis is kept between PuLP solves: each starts afresh."""
+        return contextlib.nullcontext()
+
+    def without(self, rows, lower, upper):
+        """Rows kept (PuLP rebuilds nothing in place): the same optimum, more slowly."""
         return contextlib.nullcontext()
 
     def basis(self) -> None:
