@@ -41,6 +41,20 @@ def test_a_hair_of_demand_buys_the_next_instance(make):
     assert plan.purchases["instances"].sum() == 2
 
 
+def test_a_whole_start_within_the_gap_asked_for_is_the_plan(make):
+    # 16,000.05 tok/s: the LP holds 8.000025 chips (80.00025 $/h), whole instances round up
+    # to two p5 (160 $/h), 50 % above the LP bound. Asked for 60 %, that start is the plan
+    # and no MILP runs; asked for the default, the MILP proves the same two instances.
+    path = make(FEB + workload("{us-east: 16000.05}"))
+    loose = planner.solve(path, gap=0.6)
+    assert loose.status == "optimal" and loose.total_cost == pytest.approx(2 * 80 * 672)
+    assert loose.solver["gap"] == pytest.approx(1 - 80.00025 / 160)
+    assert not any(s["stage"].startswith("MILP") for s in loose.solver["stages"])
+    exact = planner.solve(path)
+    assert exact.total_cost == pytest.approx(2 * 80 * 672)
+    assert any(s["stage"].startswith("MILP") for s in exact.solver["stages"])
+
+
 def test_single_provider_market_is_served_and_its_risk_reported(make):
     # eu demand may only run in the eu: aws eu-central-1 alone. Losing aws would lose all of
     # it, so keep 0.5 leaves 4000 tok/s unprotected; the market is still served (one p5)
