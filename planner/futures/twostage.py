@@ -365,7 +365,7 @@ def solve_futures(scn: Scenario, options: SolveOptions = DEFAULT_OPTIONS, progre
         "unprotected" if any(len(p.unprotected) for p in plans) else "optimal"
     result = FuturesPlan(scn, status, plans, {**info, "futures": len(plans)})
     if values:
-        result.vss, result.evpi = _values(scn, result, _left(options, started), run_map)
+        result.vss, result.evpi = _values(scn, result, _left(options, started), run_map, gap)
     return result
 
 
@@ -396,11 +396,15 @@ def _decomposed(scn: Scenario, run_map, options: SolveOptions) -> tuple[list[Pla
                    **figures}
 
 
-def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map
-            ) -> tuple[Bounded, Bounded]:
+def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map,
+            gap: float | None = None) -> tuple[Bounded, Bounded]:
     """VSS = E[cost with the expected-demand plan's commitments] - E[cost of this plan];
     EVPI = E[cost of this plan] - E[cost with each future known in advance]; each as the
-    interval the plans' proven bounds give (a plan not proven makes it wider)."""
+    interval the plans' proven bounds give (a plan not proven makes it wider). Knowing
+    each future in advance costs no more, so its expected bound bounds `plan` too (each
+    future alone has the monthly-commitment bound, the futures together do not): `plan`'s
+    bound, gap and status are tightened by it when expected cost is the objective (no CVaR)
+    and nothing is unmet or unprotected (tiers 1-2 at zero in every future, their least)."""
     ev = build_model(future_scenario(scn, None))
     commit = ev.commitment_ids
     ev_commit = solve_tiers(ev, **options.kw()).x[commit] if len(commit) else np.zeros(0)
@@ -414,10 +418,25 @@ def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map
     def expected(rows: np.ndarray) -> tuple[float, float, bool]:
         return float(p @ rows[:, 0]), float(p @ rows[:, 1]), bool(rows[:, 2].all())
 
+    _tighten(plan, expected(hindsight)[1], gap)
     bound = plan.solver.get("bound")
     this = (plan.expected_cost, -INF if bound is None else bound,
             plan.status not in UNPROVEN)
     return Bounded.of(expected(with_ev), this), Bounded.of(this, expected(hindsight))
+
+
+def _tighten(plan: FuturesPlan, bound: float, gap: float | None) -> None:
+    """`plan`'s bound raised to `bound` (see `_values` for when that holds)."""
+    unsettled = any(len(p.unmet) or len(p.unprotected) for p in plan.plans)
+    now = plan.solver.get("bound")
+    if plan.scenario.futures.cvar_weight > 0 or unsettled or not np.isfinite(bound) or \
+            (now is not None and now >= bound):
+        return
+    cost = plan.expected_cost
+    plan.solver["bound"] = min(bound, cost)
+    plan.solver["gap"] = max(cost - plan.solver["bound"], 0.0) / cost if cost > 0 else 0.0
+    if plan.status in UNPROVEN and plan.solver["gap"] <= (gap if gap is not None else PROVEN):
+        plan.status = "optimal"
 
 
 def future_cost(job) -> tuple[float, float, bool]:
