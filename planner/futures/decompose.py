@@ -108,7 +108,8 @@ def benders(scn: Scenario, run_map=map, options: SolveOptions = DEFAULT_OPTIONS
                 coefs[:len(commit)] = -g
                 master.add_row(coefs, q - float(g @ y), INF)
             clock["cuts"] += time.perf_counter() - mark
-            run = master.run()
+            with master.simplex():  # each iterate adds cuts: dual simplex from the last basis
+                run = master.run()
             lower, y = run.objective, np.maximum(run.x[:len(commit)], 0.0)
             clock["master"] += run.seconds
             if upper - lower <= TOL * max(1.0, abs(upper)) or time.perf_counter() >= end:
@@ -155,9 +156,7 @@ def _master(n_y: int, probability: np.ndarray) -> HighsBackend:
     lp = LinearModel()
     lp.add_variables("y", _labels(n_y), cost=0.0)
     lp.add_variables("theta", _labels(len(probability)), cost=probability)
-    master = HighsBackend(lp)
-    master.ipm = False  # each iterate adds cuts: dual simplex from the last basis
-    return master
+    return HighsBackend(lp)
 
 
 def _labels(n: int):

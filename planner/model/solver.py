@@ -242,10 +242,11 @@ class HighsBackend:
             nodes: int | None = None) -> Run:
         """Solve the current model. An LP by interior point with crossover (2-4x faster
         than simplex afresh on fleet LPs), or within `simplex()` by simplex from the basis
-        at hand (tiers.py: an LP whose start is at or near its optimum). For a MIP: `start` is a feasible plan
-        to improve on, `gap` the relative gap to stop at, `stop(nodes, best, bound)` may
-        end it early: it counts work (nodes), never seconds, so that a busy machine gives
-        the same plan; only `time_limit` is in seconds."""
+        at hand (tiers.py: an LP whose start is at or near its optimum). For a MIP:
+        `start` is a feasible plan to improve on, `gap` the relative gap to stop at,
+        `stop(nodes, best, bound)` may end it early: it counts work (nodes), never
+        seconds, so that a busy machine gives the same plan; only `time_limit` is in
+        seconds."""
         h = self.h
         h.setOptionValue("time_limit",
                          INF if time_limit is None else max(float(time_limit), 0.01))
