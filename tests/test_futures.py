@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
-from planner.futures.twostage import FuturesPlan
+from planner.futures.twostage import FuturesPlan, _tighten
 
 from conftest import workload
 
@@ -62,6 +62,42 @@ def test_a_commitment_bought_for_the_high_future(make):
     assert fp.vss.value == pytest.approx(0, abs=1e-6)
     assert fp.evpi.value == pytest.approx(126144)
     assert fp.evpi.low <= 126144 <= fp.evpi.high
+
+
+def test_hindsight_bounds_a_whole_instance_plan_the_lp_leaves_loose(make):
+    """Low (p 0.3) needs half a p5, high (p 0.7) one and a half. Whole instances:
+      commit 1: low 420,480  high 420,480 + 700,800 = 1,121,280  E 911,040
+      commit 2: low 840,960  high 840,960                        E 840,960  <- the plan
+    The two-stage LP commits 1.5 p5 (each commitment above 0.5 saves 0.7 x 700,800 =
+    490,560 for its 420,480): 630,720, a 25 % gap. Each future alone, whole: 1 and 2
+    commitments, E = 0.3 x 420,480 + 0.7 x 840,960 = 714,816: a bound on the plan too,
+    and the higher one."""
+    futures = """uncertainty:
+  futures:
+    low: {probability: 0.3, demand: 0.5}
+    high: {probability: 0.7, demand: 1.5}
+"""
+    lp = planner.solve(make(YEAR.replace("[12]", "[12], integer: false") +
+                            workload("{us-east: 16000}") + futures))
+    assert lp.expected_cost == pytest.approx(630720)
+    fp = planner.solve(make(YEAR + workload("{us-east: 16000}") + futures))
+    assert fp.commitments()["instances"].tolist() == [2.0]
+    assert fp.expected_cost == pytest.approx(840960)
+    assert fp.evpi.value == pytest.approx(840960 - 714816)
+
+    # a search that stopped at the LP's bound: hindsight raises it, the gap shrinks, and
+    # the status is proven only when the gap asked for is reached
+    fp.solver.update(bound=630720.0, gap=0.25)
+    fp.status = "not_proven"
+    _tighten(fp, 714816.0, None)
+    assert fp.solver["bound"] == 714816.0 and fp.status == "not_proven"
+    assert fp.solver["gap"] == pytest.approx(1 - 714816 / 840960)
+    fp.solver.update(bound=630720.0, gap=0.25)
+    _tighten(fp, 714816.0, 0.2)
+    assert fp.status == "optimal"
+    # the LP's bound never lowers it again
+    _tighten(fp, 630720.0, None)
+    assert fp.solver["bound"] == 714816.0
 
 
 def test_values_of_plans_not_proven_are_intervals_never_below_zero():
