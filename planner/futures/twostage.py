@@ -344,9 +344,15 @@ def solve_futures(scn: Scenario, options: SolveOptions = DEFAULT_OPTIONS, progre
             plans, info = _decomposed(scn, run_map, options)
         except NotDecomposable as why:
             info = {"decomposition": f"not used: {why}"}
+    hindsight = None
     if plans is None:
         ts = build_two_stage(scn)
-        sol = solve_tiers(ts, **_left(options, started).kw(), progress=progress)
+        floor = -INF
+        if scn.integer and scn.futures.cvar_weight == 0:  # the whole search stops on it
+            hindsight = _hindsight(scn, _left(options, started), run_map)
+            floor = float(scn.futures.probability @ hindsight[:, 1]) - contracts
+        sol = solve_tiers(ts, **_left(options, started).kw(), progress=progress,
+                          floor=floor)
         plans = [make_plan(pm, s) for pm, s in zip(ts.models, ts.split(sol))]
         info = {"name": sol.solver, "seconds": round(sol.seconds, 3), "gap": sol.gap,
                 "bound": sol.bound + contracts, "proven": sol.status == "optimal",
@@ -365,7 +371,8 @@ def solve_futures(scn: Scenario, options: SolveOptions = DEFAULT_OPTIONS, progre
         "unprotected" if any(len(p.unprotected) for p in plans) else "optimal"
     result = FuturesPlan(scn, status, plans, {**info, "futures": len(plans)})
     if values:
-        result.vss, result.evpi = _values(scn, result, _left(options, started), run_map, gap)
+        result.vss, result.evpi = _values(scn, result, _left(options, started), run_map, gap,
+                                          hindsight)
     return result
 
 
@@ -396,8 +403,15 @@ def _decomposed(scn: Scenario, run_map, options: SolveOptions) -> tuple[list[Pla
                    **figures}
 
 
+def _hindsight(scn: Scenario, options: SolveOptions, run_map) -> np.ndarray:
+    """Each future solved alone, known in advance: (cost, bound, proven) per future."""
+    jobs = [(scn, f, None, options) for f in range(len(scn.futures))]
+    return np.array(list(run_map(future_cost, jobs)))
+
+
 def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map,
-            gap: float | None = None) -> tuple[Bounded, Bounded]:
+            gap: float | None = None, hindsight: np.ndarray | None = None) -> tuple[
+        Bounded, Bounded]:
     """VSS = E[cost with the expected-demand plan's commitments] - E[cost of this plan];
     EVPI = E[cost of this plan] - E[cost with each future known in advance]; each as the
     interval the plans' proven bounds give (a plan not proven makes it wider). Knowing
@@ -407,12 +421,14 @@ def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map,
     and nothing is unmet or unprotected (tiers 1-2 at zero in every future, their least)."""
     ev = build_model(future_scenario(scn, None))
     commit = ev.commitment_ids
-    ev_commit = solve_tiers(ev, **options.kw()).x[commit] if len(commit) else np.zeros(0)
+    ev_commit = solve_tiers(ev, **options.kw(), tie_break=False).x[commit] if len(commit) \
+        else np.zeros(0)
     futures = range(len(scn.futures))
-    jobs = [(scn, f, None, options) for f in futures]
-    jobs += [(scn, f, ev_commit, options) for f in futures]
+    jobs = [(scn, f, ev_commit, options) for f in futures]
+    if hindsight is None:  # in the same map, so that the workers share all of them
+        jobs = [(scn, f, None, options) for f in futures] + jobs
     found = np.array(list(run_map(future_cost, jobs)))  # cost, bound, proven per solve
-    hindsight, with_ev = np.split(found, 2)
+    hindsight, with_ev = np.split(found, 2) if hindsight is None else (hindsight, found)
     p = scn.futures.probability
 
     def expected(rows: np.ndarray) -> tuple[float, float, bool]:
@@ -441,11 +457,11 @@ def _tighten(plan: FuturesPlan, bound: float, gap: float | None) -> None:
 
 def future_cost(job) -> tuple[float, float, bool]:
     """One future solved alone, its commitments free or held at `commit`: (total cost, its
-    proven lower bound, proven)."""
+    proven lower bound, proven). Only its cost is wanted: no nearest-region tie-break."""
     scn, f, commit, options = job
     pm = build_model(future_scenario(scn, f))
     fix = (pm.commitment_ids, commit) if commit is not None else None
-    plan = make_plan(pm, solve_tiers(pm, **options.kw(), fix=fix))
+    plan = make_plan(pm, solve_tiers(pm, **options.kw(), fix=fix, tie_break=False))
     bound = plan.solver["bound"]
     return (plan.total_cost, -INF if bound is None else bound,
             float(plan.status not in UNPROVEN))

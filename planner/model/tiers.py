@@ -407,10 +407,13 @@ class Lexicographic:
         return x
 
     def whole(self, tier: str, x: np.ndarray, gap: float, abs_gap: float = 1e-9,
-              patience=PATIENCE, offset: float = 0.0) -> tuple[np.ndarray, float, bool]:
-        """One MILP of the whole model."""
+              patience=PATIENCE, offset: float = 0.0, lower: float = -INF) -> tuple[
+            np.ndarray, float, bool]:
+        """One MILP of the whole model; it stops within `gap` of its bound or of `lower`
+        (a bound on `tier` proven before it)."""
         return self.milp(tier, x, gap, f"MILP {tier}", abs_gap=abs_gap,
-                         stop=_stop_rule(patience, offset=offset, paid=self.paid))
+                         stop=_stop_rule(patience, offset=offset, paid=self.paid,
+                                         lower=lower, gap=gap))
 
 
 def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = None,
@@ -418,10 +421,12 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
                 progress: Callable[[Progress], None] | None = None,
                 deadline: _Deadline | None = None, tie_break: bool = True,
                 fix: tuple[np.ndarray, np.ndarray] | None = None,
-                patience=PATIENCE) -> Solution:
+                patience=PATIENCE, floor: float = -INF) -> Solution:
     """The plan of spec section 4 (section 6 for whole instances): see the module doc.
     Without `tie_break`, tier 4 is skipped (for a bound on cost only); `fix` holds
-    (columns, values) decided elsewhere (a first stage)."""
+    (columns, values) decided elsewhere (a first stage); `floor` is a bound on cost proven
+    elsewhere for plans that leave nothing unmet or unprotected (futures: each known in
+    advance), used when this one leaves nothing."""
     deadline = deadline or _Deadline(time_limit)
     lex = Lexicographic(pm, solver, threads, deadline, progress)
     lex.tie_break = tie_break
@@ -445,12 +450,14 @@ def solve_tiers(pm: PlanModel, solver: str = "auto", time_limit: float | None = 
                 bound_ok and value <= lp_values[tier] + 2 * hold_tol(lp_values[tier])):
             improve = lex.whole if lex.coupled else lex.by_month
             x, _, ok = improve(tier, x, gap=0.0, abs_gap=1e-6,
-                               patience=patience if gap is None else ())
+                               patience=patience)
             proven &= ok
             bound_ok = False
         lex.hold(tier, lex.value(tier, x))
 
     lower = lp_values["cost"] if bound_ok else -INF
+    if max(lex.value("unmet", x), lex.value("unprotected", x)) <= 2 * hold_tol(0.0):
+        lower = max(lower, floor)
     # tiers 1-2 at zero, or at their LP optimum: then every month is at its own least
     # unmet and unprotected (the LP's months add up to it), so no month can trade them with
     # another and the months' cost bounds add up to a bound
@@ -475,13 +482,11 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     totals not `settled` month by month, which months could trade) and early enough, one
     whole MILP. Returns (plan, bound)."""
     target = DEFAULT_GAP if gap is None else gap
-    patience = patience if gap is None else ()
     enough = ENOUGH if gap is None else gap
     started = lex.nodes
 
     def early() -> bool:
-        left = not lex.deadline.over
-        return left and (gap is not None or lex.nodes - started < FOLLOW_UP)
+        return not lex.deadline.over and lex.nodes - started < FOLLOW_UP
 
     lex.note(lex.value("cost", x), lower)
     if gap is not None and not _open(lex.value("cost", x), lower, gap, lex.paid):
@@ -497,7 +502,7 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     if not apart and _open(cost, lower, enough, lex.paid) and early():
         before = x
         x, slack, _ = lex.whole("cost", x, target, patience=patience,
-                                offset=lex.nodes - started)
+                                offset=lex.nodes - started, lower=lower)
         lower = max(lower, lex.value("cost", x) - slack)
         lex.note(lex.value("cost", x), lower)
         if x is not before and not lex.deadline.over:  # new commitments: polish the months
@@ -530,18 +535,20 @@ def _monthly_bound(pm: PlanModel, lex: Lexicographic, x: np.ndarray,
     return sol.bound
 
 
-def _stop_rule(patience, share: float = 1.0, offset: int = 0, paid: float = 0.0):
+def _stop_rule(patience, share: float = 1.0, offset: int = 0, paid: float = 0.0,
+               lower: float = -INF, gap: float = 0.0):
     """Stop a MILP past `after` nodes (counted from `offset` before it started) once its
     gap is at most `enough`, both times `share`: one month of T gets 1/T of the work and
     of the gap; gaps are relative to the whole plan's objective, so the months' gaps add
-    up to at most `enough`."""
-    if not patience:
+    up to at most `enough`. Its bound is at least `lower` (proven before it), and within
+    `gap` of that it stops too."""
+    if not patience and lower == -INF:
         return None
 
     def stop(nodes: int, best: float, bound: float) -> bool:
-        gap = (best - bound) / max(abs(best + paid), 1e-9)
-        return any(offset + nodes >= after * share and gap <= enough * share
-                   for after, enough in patience)
+        now = (best - max(bound, lower)) / max(abs(best + paid), 1e-9)
+        return (lower > bound and now <= gap) or any(offset + nodes >= after * share and now <= enough * share
+                                 for after, enough in patience)
     return stop
 
 
