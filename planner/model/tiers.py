@@ -501,7 +501,10 @@ def _least_cost(lex: Lexicographic, x: np.ndarray, lower: float, gap: float | No
     lex.note(cost, lower)
     if not apart and _open(cost, lower, enough, lex.paid) and early():
         before = x
-        x, slack, _ = lex.whole("cost", x, target, patience=patience,
+        # with a gap asked for the months stop sooner, so the whole MILP runs more often:
+        # it then gets FOLLOW_UP nodes, no more than the default search would let it start
+        x, slack, _ = lex.whole("cost", x, target,
+                                patience=patience if gap is None else ((FOLLOW_UP, INF),),
                                 offset=lex.nodes - started, lower=lower)
         lower = max(lower, lex.value("cost", x) - slack)
         lex.note(lex.value("cost", x), lower)
