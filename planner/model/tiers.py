@@ -528,8 +528,10 @@ def _monthly_bound(pm: PlanModel, lex: Lexicographic, x: np.ndarray,
     relaxed = pm.relaxation()
     if relaxed is None:
         return -INF
-    sol = solve_tiers(relaxed, lex.solver, threads=lex.threads, gap=gap,
-                      deadline=lex.deadline, tie_break=False, patience=BOUND_PATIENCE)
+    # a bound, not a plan: its own gap is a quarter of the one asked for, as with PROVEN
+    sol = solve_tiers(relaxed, lex.solver, threads=lex.threads,
+                      gap=None if gap is None else gap / 4, deadline=lex.deadline,
+                      tie_break=False, patience=BOUND_PATIENCE)
     lex.stages += [{**s, "stage": "bound: " + s["stage"]} for s in sol.stages]
     for tier in ("unmet", "unprotected"):
         held = lex.value(tier, x)
