@@ -29,9 +29,9 @@ gap is in dollars.
    with that cost held (equal-price regions: the nearer), by a node limit so that a busy
    machine gives the same plan; a MILP plan replaces its start only when strictly better
    in its tier. Last, serving re-optimised with the purchases fixed.
-Searches stop at DEFAULT_GAP, or after the PATIENCE work at its gaps; work is counted in
-branch-and-bound nodes, never seconds, so the same scenario gives the same plan on any
-machine, busy or not. "optimal" means proven within PROVEN (or the gap asked for);
+Searches stop at DEFAULT_GAP (or the gap asked for, with the same work budget), or after
+the PATIENCE work at its gaps; work is counted in branch-and-bound nodes, never seconds, so
+the same scenario gives the same plan on any machine, busy or not. "optimal" means proven within PROVEN (or the gap asked for);
 "not_proven" that the search budget ended first; "time_limit" only that the user's time
 limit did. A time limit returns the best plan found, never worse than the rounded start.
 """
@@ -552,8 +552,10 @@ def _stop_rule(patience, share: float = 1.0, offset: int = 0, paid: float = 0.0,
 
     def stop(nodes: int, best: float, bound: float) -> bool:
         now = (best - max(bound, lower)) / max(abs(best + paid), 1e-9)
-        return (lower > bound and now <= gap) or any(offset + nodes >= after * share and now <= enough * share
-                                 for after, enough in patience)
+        if lower > bound and now <= gap:  # `lower` proves what its own bound does not yet
+            return True
+        return any(offset + nodes >= after * share and now <= enough * share
+                   for after, enough in patience)
     return stop
 
 
