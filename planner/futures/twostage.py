@@ -403,10 +403,14 @@ def _decomposed(scn: Scenario, run_map, options: SolveOptions) -> tuple[list[Pla
                    **figures}
 
 
+def _jobs(scn: Scenario, commit: np.ndarray | None, options: SolveOptions) -> list[tuple]:
+    """`future_cost` of every future, its commitments free (None) or held at `commit`."""
+    return [(scn, f, commit, options) for f in range(len(scn.futures))]
+
+
 def _hindsight(scn: Scenario, options: SolveOptions, run_map) -> np.ndarray:
     """Each future solved alone, known in advance: (cost, bound, proven) per future."""
-    jobs = [(scn, f, None, options) for f in range(len(scn.futures))]
-    return np.array(list(run_map(future_cost, jobs)))
+    return np.array(list(run_map(future_cost, _jobs(scn, None, options))))
 
 
 def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map,
@@ -423,10 +427,9 @@ def _values(scn: Scenario, plan: FuturesPlan, options: SolveOptions, run_map,
     commit = ev.commitment_ids
     ev_commit = solve_tiers(ev, **options.kw(), tie_break=False).x[commit] if len(commit) \
         else np.zeros(0)
-    futures = range(len(scn.futures))
-    jobs = [(scn, f, ev_commit, options) for f in futures]
+    jobs = _jobs(scn, ev_commit, options)
     if hindsight is None:  # in the same map, so that the workers share all of them
-        jobs = [(scn, f, None, options) for f in futures] + jobs
+        jobs = _jobs(scn, None, options) + jobs
     found = np.array(list(run_map(future_cost, jobs)))  # cost, bound, proven per solve
     hindsight, with_ev = np.split(found, 2) if hindsight is None else (hindsight, found)
     p = scn.futures.probability

@@ -31,9 +31,10 @@ gap is in dollars.
    in its tier. Last, serving re-optimised with the purchases fixed.
 Searches stop at DEFAULT_GAP (or the gap asked for, with the same work budget), or after
 the PATIENCE work at its gaps; work is counted in branch-and-bound nodes, never seconds, so
-the same scenario gives the same plan on any machine, busy or not. "optimal" means proven within PROVEN (or the gap asked for);
-"not_proven" that the search budget ended first; "time_limit" only that the user's time
-limit did. A time limit returns the best plan found, never worse than the rounded start.
+the same scenario gives the same plan on any machine, busy or not. "optimal" means proven
+within PROVEN (or the gap asked for); "not_proven" that the search budget ended first;
+"time_limit" only that the user's time limit did. A time limit returns the best plan found,
+never worse than the rounded start.
 """
 
 from __future__ import annotations
