@@ -389,7 +389,7 @@ def _decomposed(scn: Scenario, run_map, options: SolveOptions) -> tuple[list[Pla
     y, lower, _, figures = benders(scn, run_map, options)
     if scn.integer:
         y = np.round(y)
-    jobs = [(scn, f, y, _left(options, started)) for f in range(len(scn.futures))]
+    jobs = _jobs(scn, y, _left(options, started))
     try:
         plans = list(run_map(future_plan, jobs))
     except SolverFailed:  # the rounded commitments break a limit or the budget
@@ -404,7 +404,7 @@ def _decomposed(scn: Scenario, run_map, options: SolveOptions) -> tuple[list[Pla
 
 
 def _jobs(scn: Scenario, commit: np.ndarray | None, options: SolveOptions) -> list[tuple]:
-    """`future_cost` of every future, its commitments free (None) or held at `commit`."""
+    """One solve of every future, its commitments free (None) or held at `commit`."""
     return [(scn, f, commit, options) for f in range(len(scn.futures))]
 
 
