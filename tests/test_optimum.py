@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 import planner
+from planner.model.build import build_model
+from planner.scenario.read import load_scenario
 
-from conftest import cost, workload
+from conftest import TABLES, cost, workload
 
 FEB = "horizon: {start: 2027-02, months: 1}\n"
 YEAR = "horizon: {start: 2027-01, months: 12}\n"
@@ -25,6 +27,26 @@ def test_continuous_chips_and_latency_curve(make):
     # tight SLO keeps only the 1000 tok/s row -> 8 chips
     tight = workload("{us-east: 8000}", slo="{ttft_ms: 1000, tpot_ms: 100}")
     assert cost(make(FEB + CONTINUOUS + tight)) == pytest.approx(8 * 10 * 672)
+
+
+def test_fractional_plans_drop_options_no_least_cost_plan_uses(make):
+    # us-east is served from aws us-east-1 (10/chip) and, at a measured 0 ms, eu-central-1
+    # (12/chip), both 2000 tok/s; gcp left out. 8000 tok/s = 4 chips.
+    offers = [TABLES["offerings"][0], "aws,us-east-1,p5,h100-sxm,8,80,,test,2025-01-01",
+              "aws,eu-central-1,p5,h100-sxm,8,96,,test,2025-01-01"]
+    body = FEB + CONTINUOUS + workload("{us-east: 8000}") + \
+        "network:\n  rtt_ms: {us-east: {aws/eu-central-1: 0}}\n"
+    free = make(body, replace={"offerings": offers})
+    options = build_model(load_scenario(free)).options
+    # the 1000 tok/s row and the dearer region (one month, no limit) serve no cheapest plan
+    assert options[["region", "tp"]].values.tolist() == [["us-east-1", 2000]]
+    assert cost(free) == pytest.approx(4 * 10 * 672)
+    # capped at 2 chips, us-east-1 is no longer the cheapest per token/s for every plan
+    capped = make(body + "limits:\n  - {region: us-east-1, chips: 2}\n",
+                  replace={"offerings": offers})
+    assert set(build_model(load_scenario(capped)).options["region"]) == \
+        {"us-east-1", "eu-central-1"}
+    assert cost(capped) == pytest.approx((2 * 10 + 2 * 12) * 672)
 
 
 def test_rtt_prunes_far_regions_unless_overridden(make):

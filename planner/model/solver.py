@@ -29,6 +29,7 @@ from planner.model.linear import LinearModel
 
 INF = math.inf
 HUGE = 1e30  # PuLP's stand-in for an infinite row bound
+FACE_TOL = 1e-9  # a dual above this (times the largest cost) is not zero: off the face
 
 
 class SolverFailed(Exception):
@@ -138,6 +139,7 @@ class HighsBackend:
         model.a_matrix_.value_ = matrix.data
         self._open(model)
         self._parked = None  # (model, basis) while lean() has freed the solver
+        self._last_lp = None  # the last optimal LP's solution (values, duals): its face
         self.integer = False
         self.presolve = True  # off only to solve again what presolve got wrong (see run)
         self.ipm = True  # LPs by interior point; False: simplex from the last basis (when
@@ -196,6 +198,33 @@ class HighsBackend:
         finally:
             self.h.changeRowsBounds(len(rows), rows, np.asarray(lower, float),
                                     np.asarray(upper, float))
+
+    @contextlib.contextmanager
+    def optimal_face(self):
+        """Solves in this block keep to the optimal face of the last optimal LP: its columns
+        and rows with a nonzero dual held at their values. By complementary slackness every
+        plan left has that LP's objective value, so another objective chooses among its
+        optima (tier 4 among plans of least cost) with no dense row holding the first one;
+        the last basis lies on the face and starts the simplex there. Yields whether it
+        did (not without duals of an optimal LP)."""
+        sol = self._last_lp
+        if sol is None:
+            yield False
+            return
+        tol = FACE_TOL * max(1.0, float(np.abs(self.c).max(initial=0.0)))
+        cols = np.flatnonzero(np.abs(sol.col_dual) > tol).astype(np.int32)
+        rows = np.flatnonzero(np.abs(sol.row_dual) > tol).astype(np.int32)
+        h = self.h
+        _, _, _, col_lower, col_upper, _ = h.getCols(len(cols), cols)
+        _, _, row_lower, row_upper, _ = h.getRows(len(rows), rows)
+        x, activity = np.asarray(sol.col_value)[cols], np.asarray(sol.row_value)[rows]
+        h.changeColsBounds(len(cols), cols, x, x)
+        h.changeRowsBounds(len(rows), rows, activity, activity)
+        try:
+            yield True
+        finally:
+            h.changeColsBounds(len(cols), cols, col_lower, col_upper)
+            h.changeRowsBounds(len(rows), rows, row_lower, row_upper)
 
     def basis(self):
         """The last solve's basis, to start a later LP from (`set_basis`)."""
@@ -329,6 +358,8 @@ class HighsBackend:
         sol = h.getSolution()
         x = np.asarray(sol.col_value) if self.n_cols else np.zeros(0)
         objective = float(info.objective_function_value)
+        self._last_lp = sol if label == "optimal" and not self.integer and sol.dual_valid \
+            else None
         if self.integer:
             return Run(label, x, objective, float(info.mip_dual_bound), None, seconds,
                        nodes=max(int(info.mip_node_count), 0))
@@ -389,6 +420,10 @@ class PulpBackend:
     def without(self, rows, lower, upper):
         """Rows kept (PuLP rebuilds nothing in place): the same optimum, more slowly."""
         return contextlib.nullcontext()
+
+    def optimal_face(self):
+        """No duals to fix a face by: yields False (hold the last objective instead)."""
+        return contextlib.nullcontext(False)
 
     def basis(self) -> None:
         return None

@@ -7,8 +7,8 @@ tier against another, so a MIP gap is always a gap in one tier's own units, and 
 gap is in dollars.
 
 1. LP relaxation, tier by tier - in one LP when a penalty on tiers 1-2 leaves them at zero
-   (which proves them). For `integer: false` this is the plan; there tier 4 is a weight on
-   round trips so small that cost moves by at most TIEBREAK of itself (reported as gap).
+   (which proves them); tier 4 then as an LP on the cost LP's optimal face, so cost does not
+   move. For `integer: false` this is the plan.
 2. A whole-instance start: the LP plan's instances rounded up. Rounding up never changes
    serving, so unmet and unprotected demand stay at their LP optimum (which proves tiers 1
    and 2) unless rounding breaks a limit or the budget; then the instances in the broken
@@ -57,7 +57,6 @@ FOLLOW_UP = 4000
 PROVEN = 1e-3  # a plan within this of its bound (or of the gap asked for) is "optimal"
 BOUND_PATIENCE = ((0, PROVEN / 4), (48000, INF))  # a bound close enough to prove is enough
 SHORTCUT = 1e6  # USD per token/s-month unmet or unprotected in the one-LP first try
-TIEBREAK = 1e-7  # the most cost may move for round trips in a fractional plan
 NEAREST_NODES = 500  # branch-and-bound nodes for the nearest regions at equal cost, a month
 
 
@@ -180,7 +179,7 @@ class Lexicographic:
                 duals, self.reduced = {"cost": run.duals}, run.reduced
                 for tier in TIERS:
                     self.hold(tier, values[tier], tight=tier == "cost")
-                return self._nearest_lp(label, run.x) if nearest else run.x, values, duals
+                return self._nearest_lp(label) if nearest else run.x, values, duals
             weighed = self.be.basis()
             for tier in TIERS:
                 if tier not in self.rows:
@@ -193,17 +192,19 @@ class Lexicographic:
                 if tier == "cost":  # d(least cost)/d(a column's value), tiers 1-2 held
                     self.reduced = run.reduced
                 self.hold(tier, run.objective, tight=tier == "cost")
-            return self._nearest_lp(label, run.x) if nearest else run.x, values, duals
+            return self._nearest_lp(label) if nearest else run.x, values, duals
 
-    def _nearest_lp(self, label: str, x: np.ndarray) -> np.ndarray:
-        """Tier 4 as an LP: cost + w x round trips x tokens/s at the held tiers 1-2, with w
-        so small that cost moves by at most TIEBREAK of itself (the plan's reported gap
-        says by how much it did). A weight, not a held cost row: that dense row made the
-        LP 4x slower (45 s on 20 futures of the M fleet)."""
-        self.hold("cost", None)
-        rtt = self.value("rtt", x)
-        weight = TIEBREAK * max(self.value("cost", x), 1.0) / rtt if rtt > 0 else 0.0
-        return self._run(f"{label} cost + round trips", self.c["cost"] + weight * self.c["rtt"]).x
+    def _nearest_lp(self, label: str) -> np.ndarray:
+        """Tier 4 as an LP: least round trips among the plans of least cost, tiers 1-2 held.
+        Those plans are the optimal face of the LP just solved (the backend fixes what has
+        a nonzero dual), so no row holds the cost: that dense row made this LP 4x slower
+        (45 s on 20 futures of the M fleet); a weight on round trips instead moved the cost
+        and took 188 s from the cost LP's basis on fleet XL, the face 53 s. Backends without
+        duals hold the cost instead."""
+        with self.be.optimal_face() as on_face:
+            if on_face:
+                self.hold("cost", None)
+            return self._run(f"{label} round trips", self.c["rtt"]).x
 
     # --- whole instances -------------------------------------------------------------
 
