@@ -391,10 +391,11 @@ def deployment(pm: PlanModel, placed: pd.DataFrame, held: pd.DataFrame) -> pd.Da
     labels = np.array(pm.scenario.month_labels)
     held = held.assign(start=held.groupby(["holder", "t"])["chips"].cumsum() - held["chips"])
     placed = placed.assign(start=placed["first"])
+    by_holding = dict(iter(placed.groupby(["holder", "t", "kind"], sort=False)))
+    none = placed.iloc[:0]
     out = []
     for h in held.itertuples(index=False):
-        here = placed[(placed["holder"] == h.holder) & (placed["t"] == h.t)
-                      & (placed["kind"] == h.kind)]
+        here = by_holding.get((h.holder, h.t, h.kind), none)
         base = {"month": labels[h.t], "provider": h.provider, "region": h.region,
                 "instance": h.instance, "accelerator": h.accelerator, "kind": h.kind}
         if not np.isfinite(h.per_instance) or not pm.scenario.integer:
@@ -406,24 +407,30 @@ def deployment(pm: PlanModel, placed: pd.DataFrame, held: pd.DataFrame) -> pd.Da
         ["month", "provider", "region", "instance", "kind"], kind="stable", ignore_index=True)
 
 
+LAYOUT = ["workload", "measured_model", "size", "precision", "replicas", "chips"]
+
+
 def _layout(reps: pd.DataFrame, per_instance: float = 1.0) -> str:
     """`2 replicas of chat (llama-2-70b, 4 chips, fp8) + 1 replica of ...`: the replicas of
     `reps`, divided by `per_instance`."""
-    parts = []
-    for r in reps.itertuples(index=False):
-        n = r.replicas / per_instance
-        count = f"{round(n):d}" if abs(n - round(n)) < 1e-6 else f"{n:.2f}"
-        what = f"{r.measured_model}, {r.size:g} chip{'s' if r.size != 1 else ''}"
-        if r.precision:
-            what += f", {r.precision}"
-        parts.append(f"{count} replica{'' if count == '1' else 's'} of {r.workload} ({what})")
-    return " + ".join(parts) or "idle"
+    return " + ".join(_replicas(r, per_instance)
+                      for r in reps[LAYOUT].itertuples(index=False)) or "idle"
+
+
+def _replicas(r, per_instance: float = 1.0) -> str:
+    """`2 replicas of chat (llama-2-70b, 4 chips, fp8)`: one row of replicas."""
+    n = r.replicas / per_instance
+    count = f"{round(n):d}" if abs(n - round(n)) < 1e-6 else f"{n:.2f}"
+    what = f"{r.measured_model}, {r.size:g} chip{'s' if r.size != 1 else ''}"
+    if r.precision:
+        what += f", {r.precision}"
+    return f"{count} replica{'' if count == '1' else 's'} of {r.workload} ({what})"
 
 
 def _pooled(reps: pd.DataFrame, chips: float, per: float) -> list[dict]:
     """A signed pool, or a fractional plan's holding: its replicas, then what is idle."""
     rows = [{"instances": r.chips / per, "chips": r.chips, "replicas": r.replicas,
-             "layout": _layout(reps.iloc[[i]])} for i, r in enumerate(reps.itertuples())]
+             "layout": _replicas(r)} for r in reps[LAYOUT].itertuples(index=False)]
     idle = chips - reps["chips"].sum()
     if idle > 1e-6:
         rows.append({"instances": idle / per, "chips": idle, "replicas": 0.0,
