@@ -46,8 +46,8 @@ Pruned before building, each a plan-for-plan swap at no more cost: a row whose r
 another row of the same (workload, site) beats (its size divides, at least the tokens/s per
 chip, no slower first token); a class whose instance another class of the same site and kind
 divides at no higher price per chip, when every replica the larger hosts fits the smaller;
-with fractional replicas, an option another serves as well in every row and tier at no
-more cost (`_undominated_options`).
+with fractional replicas, a serving option no plan of the tiers can use: a slower row of
+the same holder, or a dearer one-month holder of the same provider (`_undominated_options`).
 """
 
 from __future__ import annotations
