@@ -108,8 +108,7 @@ def benders(scn: Scenario, run_map=map, options: SolveOptions = DEFAULT_OPTIONS
                 coefs[:len(commit)] = -g
                 master.add_row(coefs, q - float(g @ y), INF)
             clock["cuts"] += time.perf_counter() - mark
-            with master.simplex():  # each iterate adds cuts: dual simplex from the last basis
-                run = master.run()
+            run = master.run()  # each iterate adds cuts: dual simplex from the last basis
             lower, y = run.objective, np.maximum(run.x[:len(commit)], 0.0)
             clock["master"] += run.seconds
             if upper - lower <= TOL * max(1.0, abs(upper)) or time.perf_counter() >= end:

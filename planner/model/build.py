@@ -15,11 +15,12 @@ options o = (w, market m, p) where r meets the SLO at m's round trip; months t; 
 classes h = (offering, kind k in {on-demand, spot, commit-L}), each in one holder.
 Variables (all >= 0):
   serve[o, t]   chips of point p's replicas serving (w, m) in month t
-  rep[p, t]     replicas of point p held in month t; integer with whole instances
+  rep[p, t]     replicas of point p held in month t, whole numbers (whole instances only:
+                a fractional replica is chips, rep[p, t] = sum_{o of p} serve[o, t] / s_p,
+                so the replicas rows fold into supply; `PlanModel.replicas`)
   buy[h, t]     instances of class h bought in month t (on-demand and spot last one month,
                 commit-L lasts L months, paid also after the horizon); integer if asked
   unmet[w,m,t]  tokens/s of demand left unserved
-  site[w,m,p,t] tokens/s served from provider (or region) p on surviving kinds (resilience)
   unprot[w,m,p,t]  tokens/s that would be lost beyond the kept share if p failed
 held[h, t] = sum of buy[h, t'] over t - L_h < t' <= t (L_h = 1 for on-demand and spot).
 
@@ -29,16 +30,18 @@ Objectives, minimised in this order, each tier held at its optimum for the next 
   cost         sum_{h,t} buy[h,t] chips_h price_h sum_{u=t}^{t+L_h-1} hours_u
   rtt          sum_{o,t} rtt_o tp_o serve[o,t]  (serve from the nearest region at equal cost)
                + 0.01 (sum_o tp_o serve[o,t] + sum_p tp_w s_p rep[p,t])  (tp_w: the best
-               tp of w's points; of equal plans, the one with fewest chips in replicas)
+               tp of w's points; of equal plans, the one with fewest chips in replicas;
+               fractional: s_p rep[p,t] is sum_{o of p} serve[o,t])
 Constraints:
   demand       util_w sum_o tp_o serve[o,t] + unmet[w,m,t] >= D[w,m,t]
-  replicas     sum_{o of p} serve[o,t] - s_p rep[p,t] <= 0
+  replicas     sum_{o of p} serve[o,t] - s_p rep[p,t] <= 0  (whole instances)
   supply       sum_{p in g} s_p rep[p,t] - sum_{h in g} chips_h held[h,t] <= signed chips of g
+               (fractional: sum_{o in g} serve[o,t] in place of the replicas' chips)
   limits       sum_{h in group, of kind} chips_h held[h,t] <= chips - signed chips in group
   max_share    sum_{o of p} tp_o serve[o,t] <= share_p sum_o tp_o serve[o,t]
   spot         sum_{o of w, spot} tp_o serve[o,t] <= spot_w sum_{o of w} tp_o serve[o,t]
-  resilience   sum_{p' != p} site[w,m,p',t] + unprot[w,m,p,t] >= keep (D[w,m,t] - unmet[w,m,t])
-               (site counts spot only with resilience.count_spot)
+  resilience   sum_{o of (w,m) not at p} tp_o serve[o,t] + unprot[w,m,p,t]
+                 >= keep (D[w,m,t] - unmet[w,m,t])  (spot counts only with count_spot)
   budget       sum_h chips_h price_h hours_t held[h,t] <= monthly_max - contract cost_t
 Signed contracts are a constant: their cost is reported, not optimized.
 
@@ -97,10 +100,14 @@ class PlanModel:
         c = np.zeros(lp.n_cols)
         if tier == "rtt":  # + 0.01 ms: nothing is served, nor a chip held in a replica,
             s, _, ids = _serve_terms(self)  # that need not be, even nearby
-            c[ids] = ((self.options["rtt_ms"] + 0.01) * self.options["tp"]).to_numpy()[s]
             best = self.points.groupby("workload")["tp"].transform("max")
-            c[self.rep_ids] = 0.01 * np.repeat((best * self.points["size"]).to_numpy(),
-                                               self.months)
+            per_chip = self.options["tp"] * (self.options["rtt_ms"] + 0.01)
+            if self.scenario.integer:
+                c[self.rep_ids] = 0.01 * np.repeat((best * self.points["size"]).to_numpy(),
+                                                   self.months)
+            else:  # a fractional replica's chips are the chips serving
+                per_chip += 0.01 * best.to_numpy()[self.options["point"].to_numpy()]
+            c[ids] = per_chip.to_numpy()[s]
         elif tier in lp.variables:
             c[lp.variables[tier].ids] = 1.0
         return c
@@ -116,7 +123,20 @@ class PlanModel:
 
     @property
     def rep_ids(self) -> np.ndarray:
-        return self.lp.variables["rep"].ids
+        """Columns of replicas held (whole instances only; none for fractional plans)."""
+        block = self.lp.variables.get("rep")
+        return block.ids if block is not None else np.zeros(0, dtype=int)
+
+    def replicas(self, x: np.ndarray) -> np.ndarray:
+        """Replicas held per (point, month) in plan `x`: whole-instance plans hold them in
+        columns; a fractional plan's are its chips serving over the replica size."""
+        T = self.months
+        if "rep" in self.lp.variables:
+            return x[self.rep_ids].reshape(len(self.points), T)
+        s, t, ids = _serve_terms(self)
+        chips = np.zeros((len(self.points), T))
+        np.add.at(chips, (self.options["point"].to_numpy()[s], t), x[ids])
+        return chips / self.points["size"].to_numpy(float)[:, None]
 
     @property
     def whole_ids(self) -> np.ndarray:
@@ -342,7 +362,8 @@ def _grid(n: int, months: int, name: str) -> pd.DataFrame:
 def define_variables(pm: PlanModel) -> None:
     scn, lp, T = pm.scenario, pm.lp, pm.months
     lp.add_variables("serve", _grid(len(pm.options), T, "s"), cost=0.0)
-    lp.add_variables("rep", _grid(len(pm.points), T, "p"), cost=0.0, integer=scn.integer)
+    if scn.integer:  # fractional replicas are chips serving (`define_replicas`)
+        lp.add_variables("rep", _grid(len(pm.points), T, "p"), cost=0.0, integer=True)
     cls = pm.classes
     term = cls.get("paid_term", cls["term"]).to_numpy()
     longest = int(term.max()) if len(cls) else 1
@@ -425,7 +446,11 @@ def _held_terms(pm: PlanModel, coef_of_class: np.ndarray, mask: np.ndarray | Non
 
 
 def define_replicas(pm: PlanModel) -> None:
-    """sum_{o of p} serve[o,t] - s_p rep[p,t] <= 0: replicas serve what they hold."""
+    """sum_{o of p} serve[o,t] - s_p rep[p,t] <= 0: replicas serve what they hold. Whole
+    instances only: fractional replicas are the chips serving, which supply counts as they
+    are (folding these rows into supply by hand took fleet XL's presolve from 49 s to 8 s)."""
+    if "rep" not in pm.lp.variables:
+        return
     T, P = pm.months, len(pm.points)
     s, t, ids = _serve_terms(pm)
     p, tp = np.repeat(np.arange(P), T), np.tile(np.arange(T), P)
@@ -441,15 +466,18 @@ def define_supply(pm: PlanModel) -> None:
     """sum_{p in g} s_p rep[p,t] - sum_{h in g} chips_h held[h,t] <= signed chips of g in t:
     no chip serves two replicas."""
     T, P = pm.months, len(pm.points)
-    p, tp = np.repeat(np.arange(P), T), np.tile(np.arange(T), P)
-    rows = pm.points["holder"].to_numpy()[p] * T + tp
+    if "rep" in pm.lp.variables:
+        p, tp = np.repeat(np.arange(P), T), np.tile(np.arange(T), P)
+        rows = pm.points["holder"].to_numpy()[p] * T + tp
+        used, per = _rep_ids(pm, p, tp), np.repeat(pm.points["size"].to_numpy(float), T)
+    else:  # fractional: the chips serving are the replicas' chips
+        s, tp, used = _serve_terms(pm)
+        rows, per = pm.options["holder"].to_numpy()[s] * T + tp, np.ones(len(used))
     h, th, buy, coef = _held_terms(pm, -pm.classes["chips"].to_numpy(dtype=float))
     holders = pm.classes["holder"].to_numpy()[h]
     pm.lp.add_constraints("supply", _grid(len(pm.holders), T, "holder"),
                           np.concatenate([rows, holders * T + th]),
-                          np.concatenate([_rep_ids(pm, p, tp), buy]),
-                          np.concatenate([np.repeat(pm.points["size"].to_numpy(float), T),
-                                          coef]),
+                          np.concatenate([used, buy]), np.concatenate([per, coef]),
                           upper=pm.contract_chips.ravel())
 
 
@@ -529,46 +557,35 @@ def define_spot(pm: PlanModel) -> None:
 
 
 def define_resilience(pm: PlanModel) -> None:
-    """site[w,m,p,t] = sum_{o of (w,m) at p, surviving} tp_o serve[o,t] (spot survives only
-    with resilience.count_spot: it is the first capacity a failover crowd takes away);
-    sum_{p' != p} site[w,m,p',t] + unprot[w,m,p,t] + keep unmet[w,m,t] >= keep D[w,m,t]."""
+    """sum_{o of (w,m) not at p, surviving} tp_o serve[o,t] + unprot[w,m,p,t]
+    + keep unmet[w,m,t] >= keep D[w,m,t], one row per (w, m, t) with demand and per site p
+    of (w, m) that could fail (spot survives only with resilience.count_spot: it is the
+    first capacity a failover crowd takes away). The served tokens/s are written out per
+    row, not summed per site in a column of their own: that column's equality rows took
+    half of fleet XL's simplex time (35 s -> 19 s without them)."""
     scn = pm.scenario
     if scn.survive is None or scn.keep == 0:
         return
     opts = pm.options
     at = opts["provider"] if scn.survive == "provider" else \
         opts["provider"] + "/" + opts["region"]
-    sites = pd.DataFrame({"pair": opts["pair"], "site": at}).drop_duplicates() \
-        .reset_index(drop=True)
-    site_of = pd.MultiIndex.from_frame(sites).get_indexer(
-        pd.MultiIndex.from_arrays([opts["pair"], at]))
-    T = pm.months
-    z = pm.lp.add_variables("site", _grid(len(sites), T, "k").assign(
-        pair=lambda f: sites["pair"].to_numpy()[f["k"]],
-        site=lambda f: sites["site"].to_numpy()[f["k"]]), cost=0.0)
-    s, t, ids = _serve_terms(pm, None if scn.count_spot else ~opts["spot"].to_numpy(bool))
-    pm.lp.add_constraints("site", _grid(len(sites), T, "k"),
-                          np.concatenate([site_of[s] * T + t, np.arange(len(z))]),
-                          np.concatenate([ids, z]),
-                          np.concatenate([opts["tp"].to_numpy()[s], -np.ones(len(z))]),
-                          lower=0.0, upper=0.0)
-
-    # one row per (w, m, t) with demand and per site p of (w, m) that could fail
-    d = pm.demand.reset_index(names="d")
-    fail = d.merge(sites.reset_index(names="k"), on="pair")
-    others = fail.merge(sites.reset_index(names="k2"), on="pair")
-    others = others[others["k2"] != others["k"]]
-    row = np.arange(len(fail))
-    row_of = pd.Series(row, index=pd.MultiIndex.from_frame(fail[["d", "k"]]))
-    orow = row_of.reindex(pd.MultiIndex.from_frame(others[["d", "k"]])).to_numpy()
+    sites = pd.DataFrame({"pair": opts["pair"], "site": at}).drop_duplicates()
+    fail = pm.demand.reset_index(names="d").merge(sites, on="pair")
+    fail["r"] = np.arange(len(fail))
+    kept = opts.assign(o=np.arange(len(opts)), at=at)
+    if not scn.count_spot:
+        kept = kept[~kept["spot"].astype(bool)]
+    terms = fail[["r", "pair", "t", "site"]].merge(kept[["o", "pair", "at", "tp"]], on="pair")
+    terms = terms[terms["at"] != terms["site"]]
     unmet = pm.lp.variables["unmet"].ids
     labels = fail[[*PAIR, "t", "site"]]
     unprot = pm.lp.add_variables("unprotected", labels, cost=0.0)
+    row = fail["r"].to_numpy()
     pm.lp.add_constraints(
-        "resilience", labels, np.concatenate([orow, row, row]),
-        np.concatenate([z[others["k2"].to_numpy() * T + others["t"].to_numpy()],
+        "resilience", labels, np.concatenate([terms["r"], row, row]),
+        np.concatenate([_serve_ids(pm, terms["o"].to_numpy(), terms["t"].to_numpy()),
                         unmet[fail["d"].to_numpy()], unprot]),
-        np.concatenate([np.ones(len(orow)), np.full(len(fail), scn.keep), np.ones(len(row))]),
+        np.concatenate([terms["tp"], np.full(len(fail), scn.keep), np.ones(len(row))]),
         lower=scn.keep * fail["tokens_per_s"].to_numpy())
 
 

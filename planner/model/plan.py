@@ -341,8 +341,7 @@ def _placed(pm: PlanModel, x: np.ndarray, held: pd.DataFrame) -> pd.DataFrame:
     them: one row per (point, month, holding) with the replicas and chips placed there
     (columns of `held` and of the point, `replicas`, `chips`, and `first`: the chip, from
     0 in the holder's month, where they start)."""
-    T = pm.months
-    reps = pm.lp.values("rep", x)["value"].to_numpy().reshape(len(pm.points), T)
+    reps = pm.replicas(x)
     if pm.scenario.integer:
         reps = np.round(reps)
     p, t = np.nonzero(reps > EPS)

@@ -142,8 +142,6 @@ class HighsBackend:
         self._last_lp = None  # the last optimal LP's solution (values, duals): its face
         self.integer = False
         self.presolve = True  # off only to solve again what presolve got wrong (see run)
-        self.ipm = True  # LPs by interior point; False: simplex from the last basis (when
-        #                 only bounds change between solves, as in a Benders subproblem)
         self.handoff_seconds = time.perf_counter() - started
         self.name = f"HiGHS {self._h.version()}"
 
@@ -176,16 +174,6 @@ class HighsBackend:
         solve, even after clearSolver. The next solve starts from that basis by simplex."""
         self._parked = (self._h.getLp(), self._h.getBasis())
         self._h = None
-        self.ipm = False
-
-    @contextlib.contextmanager
-    def simplex(self):
-        """LPs in this block by simplex from the basis at hand, not afresh by interior point."""
-        ipm, self.ipm = self.ipm, False
-        try:
-            yield
-        finally:
-            self.ipm = ipm
 
     @contextlib.contextmanager
     def without(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray):
@@ -269,9 +257,10 @@ class HighsBackend:
             progress: Callable[[Progress], None] | None = None,
             stop: Callable[[int, float, float], bool] | None = None,
             nodes: int | None = None) -> Run:
-        """Solve the current model. An LP by interior point with crossover (2-4x faster
-        than simplex afresh on fleet LPs), or within `simplex()` by simplex from the basis
-        at hand (tiers.py: an LP whose start is at or near its optimum). For a MIP:
+        """Solve the current model. An LP by dual simplex, from the basis at hand when
+        there is one (tiers.py: an LP whose start is at or near its optimum); interior
+        point was 14x slower on fleet XL once its rows were as lean as `build` makes them
+        (271 s against 19 s), and 2-3x on fleet L and M. For a MIP:
         `start` is a feasible plan to improve on, `gap` the relative gap to stop at,
         `stop(nodes, best, bound)` may end it early: it counts work (nodes), never
         seconds, so that a busy machine gives the same plan; only `time_limit` is in
@@ -282,7 +271,7 @@ class HighsBackend:
         h.setOptionValue("mip_rel_gap", float(gap))
         h.setOptionValue("mip_abs_gap", float(abs_gap))
         h.setOptionValue("mip_max_nodes", 2**31 - 1 if nodes is None else int(nodes))
-        h.setOptionValue("solver", "ipm" if self.ipm and not self.integer else "choose")
+        h.setOptionValue("solver", "choose" if self.integer else "simplex")
         h.setOptionValue("presolve", "choose" if self.presolve else "off")
         if self.integer and start is not None:
             h.setSolution(self.n_cols, np.arange(self.n_cols, dtype=np.int32),
@@ -306,13 +295,10 @@ class HighsBackend:
         # start as its plan. Either way the solve is run again without presolve.
         if (failed or not self._consistent(result)) and self.presolve:
             return self._again("presolve", args)
-        if result is not None and result.status == "infeasible" and self.ipm and \
-                not self.integer:  # seen: interior point calling a feasible LP infeasible
-            return self._again("ipm", args)
         return result if result is not None else self._result(seconds)
 
     def _again(self, setting: str, args: tuple) -> Run:
-        """The same solve once more with `setting` (presolve, ipm) off."""
+        """The same solve once more with `setting` (presolve) off."""
         setattr(self, setting, False)
         try:
             return self.run(*args)
@@ -412,10 +398,6 @@ class PulpBackend:
         for c in made:
             self.prob += c
         return made
-
-    def simplex(self):
-        """No basis is kept between PuLP solves: each starts afresh."""
-        return contextlib.nullcontext()
 
     def without(self, rows, lower, upper):
         """Rows kept (PuLP rebuilds nothing in place): the same optimum, more slowly."""

@@ -157,11 +157,11 @@ class Lexicographic:
         """Tiers 1-3 then (if `nearest`) round trips as LPs, each held for the next. First
         one LP of cost plus SHORTCUT x (unmet + unprotected): when it leaves nothing unmet
         or unprotected, tiers 1-2 are at their least (zero) and its cost is tier 3's
-        optimum, so the tiers take one LP instead of three. That first LP runs by interior
-        point, the rest by simplex from a basis: tiers 1-2 from the last one's, the cost
-        from the first LP's (it weighed cost, and the tiers it weighed are now held),
-        round trips from the cost's. Each then starts at or near its optimum, where an
-        interior point would start afresh (fleet L: 11.8 s -> 3.9 s; XL: 456 s -> 233 s)."""
+        optimum, so the tiers take one LP instead of three. The rest start from a basis:
+        tiers 1-2 from the last one's, the cost from the first LP's (it weighed cost, and
+        the tiers it weighed are now held), round trips from the cost's. Each then starts
+        at or near its optimum (fleet L: 11.8 s -> 3.9 s; XL: 456 s -> 233 s, when the
+        first LP was by interior point)."""
         self.be.set_integer(False)
         with self.be.without(self.implied, *self.implied_bounds):
             return self._lp(label, nearest)
@@ -173,26 +173,25 @@ class Lexicographic:
         short = [t for t in ("unmet", "unprotected") if t in self.rows]
         run = self._run(f"{label} cost (shortcut)",
                         self.c["cost"] + SHORTCUT * sum(self.c[t] for t in short))
-        with self.be.simplex():
-            if all(self.value(t, run.x) <= hold_tol(0.0) for t in short):
-                values = {"unmet": 0.0, "unprotected": 0.0, "cost": self.value("cost", run.x)}
-                duals, self.reduced = {"cost": run.duals}, run.reduced
-                for tier in TIERS:
-                    self.hold(tier, values[tier], tight=tier == "cost")
-                return self._nearest_lp(label) if nearest else run.x, values, duals
-            weighed = self.be.basis()
+        if all(self.value(t, run.x) <= hold_tol(0.0) for t in short):
+            values = {"unmet": 0.0, "unprotected": 0.0, "cost": self.value("cost", run.x)}
+            duals, self.reduced = {"cost": run.duals}, run.reduced
             for tier in TIERS:
-                if tier not in self.rows:
-                    values[tier] = 0.0
-                    continue
-                if tier == "cost":
-                    self.be.set_basis(weighed)
-                run = self._run(f"{label} {tier}", self.c[tier])
-                values[tier], duals[tier] = run.objective, run.duals
-                if tier == "cost":  # d(least cost)/d(a column's value), tiers 1-2 held
-                    self.reduced = run.reduced
-                self.hold(tier, run.objective, tight=tier == "cost")
+                self.hold(tier, values[tier], tight=tier == "cost")
             return self._nearest_lp(label) if nearest else run.x, values, duals
+        weighed = self.be.basis()
+        for tier in TIERS:
+            if tier not in self.rows:
+                values[tier] = 0.0
+                continue
+            if tier == "cost":
+                self.be.set_basis(weighed)
+            run = self._run(f"{label} {tier}", self.c[tier])
+            values[tier], duals[tier] = run.objective, run.duals
+            if tier == "cost":  # d(least cost)/d(a column's value), tiers 1-2 held
+                self.reduced = run.reduced
+            self.hold(tier, run.objective, tight=tier == "cost")
+        return self._nearest_lp(label) if nearest else run.x, values, duals
 
     def _nearest_lp(self, label: str) -> np.ndarray:
         """Tier 4 as an LP: least round trips among the plans of least cost, tiers 1-2 held.
