@@ -192,9 +192,10 @@ class HighsBackend:
         """Solves in this block keep to the optimal face of the last optimal LP: its columns
         and rows with a nonzero dual held at their values. By complementary slackness every
         plan left has that LP's objective value, so another objective chooses among its
-        optima (tier 4 among plans of least cost) with no dense row holding the first one;
-        the last basis lies on the face and starts the simplex there. Yields whether it
-        did (not without duals of an optimal LP)."""
+        optima (tier 4 among plans of least cost) with no dense row holding the first one.
+        The solve starts afresh, not from the last basis: presolve then takes out all that
+        is held (fleet XL: 12.1 s -> 2.8 s; from the basis, the simplex works through the
+        held columns too). Yields whether it did (not without duals of an optimal LP)."""
         sol = self._last_lp
         if sol is None:
             yield False
@@ -208,6 +209,7 @@ class HighsBackend:
         x, activity = np.asarray(sol.col_value)[cols], np.asarray(sol.row_value)[rows]
         h.changeColsBounds(len(cols), cols, x, x)
         h.changeRowsBounds(len(rows), rows, activity, activity)
+        h.clearSolver()
         try:
             yield True
         finally:

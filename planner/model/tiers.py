@@ -159,9 +159,9 @@ class Lexicographic:
         or unprotected, tiers 1-2 are at their least (zero) and its cost is tier 3's
         optimum, so the tiers take one LP instead of three. The rest start from a basis:
         tiers 1-2 from the last one's, the cost from the first LP's (it weighed cost, and
-        the tiers it weighed are now held), round trips from the cost's. Each then starts
-        at or near its optimum (fleet L: 11.8 s -> 3.9 s; XL: 456 s -> 233 s, when the
-        first LP was by interior point)."""
+        the tiers it weighed are now held), each at or near its optimum (fleet L: 11.8 s ->
+        3.9 s; XL: 456 s -> 233 s, when the first LP was by interior point); round trips
+        afresh on the cost LP's optimal face (`_nearest_lp`)."""
         self.be.set_integer(False)
         with self.be.without(self.implied, *self.implied_bounds):
             return self._lp(label, nearest)
